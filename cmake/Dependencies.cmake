@@ -1,0 +1,13 @@
+# Public dependencies: Eigen and Boost.Math (headers) for core; Ceres for solvers.
+find_package(Eigen3 3.4 REQUIRED NO_MODULE)
+find_package(Boost 1.74 REQUIRED)
+find_package(OpenMP REQUIRED COMPONENTS CXX)
+if(PROBSPACE_SOLVERS)
+  find_package(Ceres 2.1 REQUIRED)
+endif()
+if(PROBSPACE_TESTS)
+  find_package(GTest REQUIRED)
+endif()
+if(PROBSPACE_BENCH)
+  find_package(benchmark REQUIRED)
+endif()

@@ -1,0 +1,14 @@
+# Compiler settings for our own targets (never imposed on consumers).
+add_library(probspace_options INTERFACE)
+target_compile_options(probspace_options INTERFACE
+  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion -Werror
+  # GCC 12 false positive inside its own AVX-512 intrinsics headers (reached through Eigen).
+  -Wno-maybe-uninitialized -Wno-uninitialized)
+if(PROBSPACE_NATIVE)
+  target_compile_options(probspace_options INTERFACE -march=native)
+endif()
+if(PROBSPACE_SANITIZE)
+  target_compile_options(probspace_options INTERFACE
+    -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_link_options(probspace_options INTERFACE -fsanitize=address,undefined)
+endif()

@@ -1,0 +1,50 @@
+#pragma once
+// Shared argument checks for vectors of logits and of probabilities.
+#include <probspace/core/error.hpp>
+#include <probspace/core/types.hpp>
+
+#include <cmath>
+#include <limits>
+
+namespace probspace::detail {
+
+/// Logits: non-empty, no NaN, no +inf, not all −inf (−inf means "masked"). Returns max x.
+template <Real T>
+T check_logits(const T* x, Index n, std::string_view function, std::string_view argument) {
+  require(n > 0, function, argument, "must not be empty");
+  T max = -std::numeric_limits<T>::infinity();
+  bool bad = false;
+  for (Index i = 0; i < n; ++i) {
+    bad |= std::isnan(x[i]) || x[i] == std::numeric_limits<T>::infinity();
+    max = x[i] > max ? x[i] : max;
+  }
+  if (bad) {
+    for (Index i = 0; i < n; ++i)
+      require(!std::isnan(x[i]) && x[i] != std::numeric_limits<T>::infinity(), function, argument,
+              "must hold no NaN or +inf, got ", x[i], " at index ", i);
+  }
+  require(max != -std::numeric_limits<T>::infinity(), function, argument,
+          "is entirely -inf (every entry masked)");
+  return max;
+}
+
+/// A probability vector: non-empty, finite, ≥ 0, |Σp − 1| ≤ √ε (sum accumulated in double).
+template <Real T>
+void check_distribution(const T* p, Index n, std::string_view function, std::string_view argument) {
+  require(n > 0, function, argument, "must not be empty");
+  double sum = 0;
+  for (Index i = 0; i < n; ++i) {
+    require(std::isfinite(p[i]) && p[i] >= T(0), function, argument,
+            "must be finite and >= 0, got ", p[i], " at index ", i);
+    sum += double(p[i]);
+  }
+  const double tol = std::sqrt(double(std::numeric_limits<T>::epsilon()));
+  require(std::abs(sum - 1.0) <= tol, function, argument, "must sum to 1 (within ", tol,
+          "), sums to ", sum);
+}
+
+inline void check_same_size(Index a, Index b, std::string_view function, std::string_view argument) {
+  require(a == b, function, argument, "has size ", b, ", expected ", a);
+}
+
+}  // namespace probspace::detail

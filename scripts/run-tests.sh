@@ -1,0 +1,11 @@
+#!/usr/bin/env bash
+# Installs what is missing, builds (release preset) and runs the whole test suite.
+#   scripts/run-tests.sh          release build + ctest
+#   scripts/run-tests.sh asan     the same under AddressSanitizer + UBSan
+set -euo pipefail
+cd "$(dirname "$0")/.."
+preset="${1:-release}"
+scripts/install-deps.sh
+cmake --preset "$preset" >/dev/null
+cmake --build --preset "$preset" -j "$(nproc)"
+ctest --preset "$preset"
