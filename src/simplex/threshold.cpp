@@ -22,6 +22,23 @@ const char* to_string(ProjectionMethod method) {
 
 namespace kernels {
 
+namespace {
+/// Neumaier's compensated sum: every method computes τ = (Σ_S y − a)/|S| from a nearly correctly
+/// rounded Σ_S y, so methods that visit S in different orders agree to a few ulps.
+class CompensatedSum {
+public:
+  void add(double x) {
+    const double t = sum_ + x;
+    compensation_ += std::abs(sum_) >= std::abs(x) ? (sum_ - t) + x : (x - t) + sum_;
+    sum_ = t;
+  }
+  double value() const { return sum_ + compensation_; }
+
+private:
+  double sum_ = 0, compensation_ = 0;
+};
+}  // namespace
+
 std::vector<double>& thread_scratch() {
   thread_local std::vector<double> scratch;
   return scratch;
@@ -33,12 +50,13 @@ template <Real T> ThresholdD threshold_sort(const T* y, Index n, double a, std::
     if (y[i] != -std::numeric_limits<T>::infinity()) work.push_back(double(y[i]));
   std::sort(work.begin(), work.end(), std::greater<>());
   // ρ = max{j : u_j > (s_j − a)/j}; the j satisfying it form a prefix.
-  double s = 0, tau = 0;
+  CompensatedSum s;
+  double tau = 0;
   Index rho = 0;
   for (Index j = 0; j < Index(work.size()); ++j) {
-    const double t = (s + work[j] - a) / double(j + 1);
+    const double t = (s.value() + work[j] - a) / double(j + 1);
     if (!(work[j] > t)) break;
-    s += work[j];
+    s.add(work[j]);
     tau = t;
     rho = j + 1;
   }
@@ -89,24 +107,24 @@ template <Real T> ThresholdD threshold_condat(const T* y, Index n, double a, std
     nv = kept;
   }
   // Recompute τ from the final support: the running updates above accumulate rounding.
-  double s = 0;
-  for (Index i = 0; i < nv; ++i) s += v[i];
-  return {(s - a) / double(nv), nv};
+  CompensatedSum s;
+  for (Index i = 0; i < nv; ++i) s.add(v[i]);
+  return {(s.value() - a) / double(nv), nv};
 }
 
 /// Michelot's step from below: S = {y > τ}, τ ← (Σ_S y − a)/|S|, repeated until S is stable.
 /// From τ ≤ τ* it increases monotonically to τ* in finitely many steps.
 template <Real T> ThresholdD michelot_from_below(const T* y, Index n, double a, double tau) {
   for (Index previous = -1;;) {
-    double s = 0;
+    CompensatedSum s;
     Index k = 0;
     for (Index i = 0; i < n; ++i) {
       if (double(y[i]) > tau) {
-        s += double(y[i]);
+        s.add(double(y[i]));
         ++k;
       }
     }
-    const double next = (s - a) / double(k);
+    const double next = (s.value() - a) / double(k);
     if (k == previous || !(next > tau)) return {std::max(next, tau), k};
     previous = k;
     tau = next;

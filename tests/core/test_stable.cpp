@@ -39,7 +39,7 @@ TYPED_TEST(Stable, LogSoftmaxIsZMinusLseAndKeepsMasks) {
   EXPECT_NEAR(out.array().exp().sum(), T(1), tol<T>(1e-15));
   VectorX<T> aliased = z;  // in place
   log_softmax(aliased, aliased);
-  EXPECT_NEAR((aliased - out).template lpNorm<1>() - T(0) * out[1], T(0), tol<T>(1e-15));
+  EXPECT_EQ(aliased, out);
 }
 
 TYPED_TEST(Stable, EntropyClosedForms) {
@@ -73,7 +73,8 @@ TYPED_TEST(Stable, KlDivergenceAndCrossEntropyIdentities) {
   EXPECT_NEAR(cross_entropy(z, 2), -log_q[2], tol<T>(1e-15));
   EXPECT_EQ(cross_entropy(z, 3), std::numeric_limits<T>::infinity());          // masked target
   EXPECT_EQ(cross_entropy(q, z), std::numeric_limits<T>::infinity());          // mass on a masked token
-  EXPECT_EQ(kl_divergence_of_logits(z, VectorX<T>(p.array().log())), std::numeric_limits<T>::infinity());
+  EXPECT_EQ(kl_divergence_of_logits(VectorX<T>(q.array().log()), VectorX<T>(p.array().log())),
+            std::numeric_limits<T>::infinity());
 }
 
 TYPED_TEST(Stable, RejectsBadInput) {
