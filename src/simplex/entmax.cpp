@@ -15,19 +15,34 @@ namespace kernels {
 namespace {
 
 /// Candidates c_j = X_j − max X for X = (α−1)z, keeping only X_j > max X − 1: since τ ≥ max X − 1
-/// (there the top entry alone gives Σ = 1), the support lies among them. Returns their count.
-template <Real T> Index gather_candidates(const T* z, Index n, double am1, T max_z, std::vector<double>& c) {
-  c.clear();
+/// (there the top entry alone gives Σ = 1), the support lies among them. The comparison is made on
+/// z (z_j > max z − 1/(α−1)), so the pass is a vectorisable compare with a rarely taken branch.
+template <Real T> void gather_candidates(const T* z, Index n, double am1, T max_z, std::vector<double>& c) {
+  c.resize(std::size_t(n));
+  const T cutoff = T(double(max_z) - 1.0 / am1);
+  std::size_t m = 0;
   for (Index i = 0; i < n; ++i) {
-    const double x = am1 * (double(z[i]) - double(max_z));
-    if (x > -1.0) c.push_back(x);
+    if (z[i] > cutoff) c[m++] = am1 * (double(z[i]) - double(max_z));
   }
-  return Index(c.size());
+  c.resize(m);
 }
 
 /// Exact threshold for α = 1.5 (spec §4.2): sort descending; τ_k is the smaller root of
 /// Σ_{i≤k} (c_i − τ)² = 1, i.e. μ_k − sqrt((1 − k·var_k)/k) (Welford for var_k); k* = #{k : τ_k ≤ c_k}.
+/// Before sorting, a few bisection steps on ψ(τ) = Σ[c − τ]₊² give τ_lo ≤ τ* (ψ(τ_lo) ≥ 1); only
+/// c > τ_lo can be in the support, and they are all the largest, so the exact result is unchanged.
 Threshold<double> exact15_threshold(std::vector<double>& c) {
+  double lo = -1.0, hi = -1.0 / std::sqrt(double(c.size()));
+  for (int it = 0; it < 12; ++it) {
+    const double mid = 0.5 * (lo + hi);
+    double psi = 0;
+    for (const double cj : c) {
+      const double d = std::max(cj - mid, 0.0);
+      psi += d * d;
+    }
+    (psi >= 1.0 ? lo : hi) = mid;
+  }
+  c.erase(std::remove_if(c.begin(), c.end(), [lo](double cj) { return !(cj > lo); }), c.end());
   std::sort(c.begin(), c.end(), std::greater<>());
   double mean = 0, m2 = 0;  // running mean and Σ(c − mean)² of the top k
   Index support = 0;
@@ -96,16 +111,23 @@ Threshold<T> entmax_row(const T* z, Index n, T* p, double alpha, EntmaxMethod me
   gather_candidates(z, n, am1, max_z, work);
   const bool exact = method == EntmaxMethod::Exact15 || (method == EntmaxMethod::Auto && alpha == 1.5);
   const auto t = exact ? exact15_threshold(work) : bisection_threshold(work, am1);
-  // p_i = [X_i − τ]₊^{1/(α−1)}, with X_i − τ = (α−1)(z_i − max z) − τ' for the shifted τ'.
-  const double e = 1.0 / am1;
-  double sum = 0;
-  for (Index i = 0; i < n; ++i) {
-    const double d = std::max(am1 * (double(z[i]) - double(max_z)) - t.tau, 0.0);
-    const double pi = alpha == 1.5 ? d * d : alpha == 2.0 ? d : std::pow(d, e);
-    p[i] = T(pi);
-    sum += pi;
+  // p_i = [X_i − τ]₊^{1/(α−1)} with X_i − τ = (α−1)(z_i − max z) − τ' for the shifted τ'.
+  const T a = T(am1), shift = T(t.tau);
+  if (alpha == 1.5) {
+    for (Index i = 0; i < n; ++i) {
+      const T d = std::max(a * (z[i] - max_z) - shift, T(0));
+      p[i] = d * d;
+    }
+  } else {
+    const double e = 1.0 / am1;
+    for (Index i = 0; i < n; ++i) {
+      const double d = am1 * (double(z[i]) - double(max_z)) - t.tau;
+      p[i] = d > 0 ? T(std::pow(d, e)) : T(0);
+    }
   }
   if (!exact) {  // renormalise the bisection result (spec §4.2)
+    double sum = 0;
+    for (Index i = 0; i < n; ++i) sum += double(p[i]);
     const T scale = T(1.0 / sum);
     for (Index i = 0; i < n; ++i) p[i] *= scale;
   }
