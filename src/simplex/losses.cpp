@@ -5,7 +5,6 @@
 #include <probspace/core/checks.hpp>
 #include <probspace/simplex/losses.hpp>
 
-#include <array>
 #include <cmath>
 #include <limits>
 
@@ -84,7 +83,8 @@ T fenchel_young_loss(Regularizer omega, T alpha, const ConstVectorRef<T>& z, con
     loss += omega_of(omega, double(alpha), y->data(), n) - dot_skip_zero(y->data(), z.data(), n);
     for (Index i = 0; i < n; ++i) yhat[i] -= (*y)[i];
   } else {
-    loss += omega_of(omega, double(alpha), std::array<T, 1>{T(1)}.data(), 1) - double(z[k]);
+    // Ω(e_k) is ½ for ½‖p‖² and 0 for Σ p log p and −H_α.
+    loss += (omega == Regularizer::Euclidean ? 0.5 : 0.0) - double(z[k]);
     yhat[k] -= T(1);
   }
   return T(std::max(loss, 0.0));  // L ≥ 0; clip rounding below zero
