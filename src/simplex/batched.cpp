@@ -44,8 +44,9 @@ std::string row_name(std::string_view arg, Index r) { return std::string(arg) + 
 
 /// Maps each row of z to the same row of p with row(z_r, p_r, max_r, scratch), after validating it.
 template <Real T, class RowFn>
-void map_rows(const ConstRowMatrixRef<T>& z, RowMatrixRef<T>& p, std::string_view fn, RowFn&& row) {
-  check_shape(z.rows(), z.cols(), p.rows(), p.cols(), fn, "p");
+void map_rows(const ConstRowMatrixRef<T>& z, RowMatrixRef<T>& p, std::string_view fn, std::string_view p_name,
+              RowFn&& row) {
+  check_shape(z.rows(), z.cols(), p.rows(), p.cols(), fn, p_name);
   require(z.cols() > 0, fn, "z", "must have at least one column");
   parallel_rows(z.rows(), [&](Index r) {
     const T* zr = z.row(r).data();
@@ -73,21 +74,21 @@ void jvp_rows(const ConstRowMatrixRef<T>& p, const ConstRowMatrixRef<T>& v, RowM
 template <Real T> void softmax_rows(const ConstRowMatrixRef<T>& z, RowMatrixRef<T> p, T temperature) {
   probspace::detail::require_positive(temperature, "softmax_rows", "temperature");
   const Index n = z.cols();
-  map_rows(z, p, "softmax_rows", [&](const T* zr, T* pr, T max_z, std::vector<double>&) {
+  map_rows(z, p, "softmax_rows", "p", [&](const T* zr, T* pr, T max_z, std::vector<double>&) {
     probspace::kernels::softmax_row(zr, n, pr, T(1) / temperature, max_z);
   });
 }
 
 template <Real T> void log_softmax_rows(const ConstRowMatrixRef<T>& z, RowMatrixRef<T> out) {
   const Index n = z.cols();
-  map_rows(z, out, "log_softmax_rows", [&](const T* zr, T* outr, T max_z, std::vector<double>&) {
+  map_rows(z, out, "log_softmax_rows", "out", [&](const T* zr, T* outr, T max_z, std::vector<double>&) {
     probspace::kernels::log_softmax_row(zr, n, outr, max_z);
   });
 }
 
 template <Real T> void sparsemax_rows(const ConstRowMatrixRef<T>& z, RowMatrixRef<T> p) {
   const Index n = z.cols();
-  map_rows(z, p, "sparsemax_rows", [&](const T* zr, T* pr, T max_z, std::vector<double>& work) {
+  map_rows(z, p, "sparsemax_rows", "p", [&](const T* zr, T* pr, T max_z, std::vector<double>& work) {
     kernels::project_simplex_row(zr, n, pr, 1.0, max_z, ProjectionMethod::Auto, work);
   });
 }
@@ -96,7 +97,7 @@ template <Real T>
 void entmax_rows(const ConstRowMatrixRef<T>& z, RowMatrixRef<T> p, T alpha, EntmaxMethod method) {
   check_entmax_alpha(double(alpha), method, "entmax_rows");
   const Index n = z.cols();
-  map_rows(z, p, "entmax_rows", [&](const T* zr, T* pr, T max_z, std::vector<double>& work) {
+  map_rows(z, p, "entmax_rows", "p", [&](const T* zr, T* pr, T max_z, std::vector<double>& work) {
     kernels::entmax_row(zr, n, pr, double(alpha), method, max_z, work);
   });
 }

@@ -116,7 +116,7 @@ TYPED_TEST(BadInput, Batched) {
   EXPECT_INVALID_ARGUMENT(softmax_rows(z, wrong), "p");
   EXPECT_INVALID_ARGUMENT(softmax_rows(z, pm, T(0)), "temperature");
   EXPECT_INVALID_ARGUMENT(softmax_rows(no_columns, no_columns), "z");
-  EXPECT_INVALID_ARGUMENT(log_softmax_rows(z, wrong), "p");
+  EXPECT_INVALID_ARGUMENT(log_softmax_rows(z, wrong), "out");
   EXPECT_INVALID_ARGUMENT(sparsemax_rows(z, wrong), "p");
   EXPECT_INVALID_ARGUMENT(entmax_rows(z, pm, T(1)), "alpha");
   EXPECT_INVALID_ARGUMENT(entmax_rows(z, pm, T(2), EntmaxMethod::Exact15), "method");
