@@ -18,3 +18,4 @@ write_basic_package_version_file(${CMAKE_CURRENT_BINARY_DIR}/probspaceConfigVers
 install(FILES ${CMAKE_CURRENT_BINARY_DIR}/probspaceConfig.cmake
               ${CMAKE_CURRENT_BINARY_DIR}/probspaceConfigVersion.cmake
         DESTINATION ${PROBSPACE_CMAKE_DIR})
+install(TARGETS probspace-nbce RUNTIME DESTINATION ${CMAKE_INSTALL_BINDIR})

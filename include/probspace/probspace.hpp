@@ -3,6 +3,13 @@
 #include <probspace/core/error.hpp>
 #include <probspace/core/stable.hpp>
 #include <probspace/core/types.hpp>
+#include <probspace/io/npy.hpp>
+#include <probspace/nbce/decoder.hpp>
+#include <probspace/nbce/merge.hpp>
+#include <probspace/nbce/pooling.hpp>
+#include <probspace/nbce/sampling.hpp>
+#include <probspace/nbce/synthetic.hpp>
+#include <probspace/nbce/truncation.hpp>
 #include <probspace/simplex/batched.hpp>
 #include <probspace/simplex/entmax.hpp>
 #include <probspace/simplex/jacobian.hpp>

@@ -1,46 +1,23 @@
 // Batched row maps: the single-vector row kernels, threaded over rows with OpenMP.
 #include "row_kernels.hpp"
 #include "threshold_kernels.hpp"
+#include "../core/parallel.hpp"
 
 #include <probspace/core/checks.hpp>
 #include <probspace/simplex/batched.hpp>
-
-#include <exception>
-#include <string>
 
 namespace probspace::simplex::detail {
 namespace {
 
 using probspace::detail::check_logits;
 using probspace::detail::require;
+using probspace::kernels::parallel_rows;
+using probspace::kernels::row_name;
 
 void check_shape(Index rows, Index cols, Index out_rows, Index out_cols, std::string_view fn, std::string_view arg) {
   require(rows == out_rows && cols == out_cols, fn, arg, "has shape [", out_rows, ", ", out_cols,
           "], expected [", rows, ", ", cols, "]");
 }
-
-/// Runs row(r) for every row in parallel; the first exception (lowest row) is rethrown afterwards,
-/// since exceptions must not leave an OpenMP region.
-template <class RowFn> void parallel_rows(Index rows, RowFn&& row) {
-  std::exception_ptr error;
-  Index error_row = rows;
-#pragma omp parallel for schedule(static)
-  for (Index r = 0; r < rows; ++r) {
-    try {
-      row(r);
-    } catch (...) {
-#pragma omp critical(probspace_parallel_rows)
-      if (r < error_row) {
-        error_row = r;
-        error = std::current_exception();
-      }
-    }
-  }
-  if (error) std::rethrow_exception(error);
-}
-
-/// "row r of z" for error messages.
-std::string row_name(std::string_view arg, Index r) { return std::string(arg) + "[" + std::to_string(r) + "]"; }
 
 /// Maps each row of z to the same row of p with row(z_r, p_r, max_r, scratch), after validating it.
 template <Real T, class RowFn>
