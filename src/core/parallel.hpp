@@ -8,12 +8,16 @@
 
 namespace probspace::kernels {
 
-/// Runs row(r) for every row in parallel; the first exception (lowest row) is rethrown afterwards,
-/// since exceptions must not leave an OpenMP region.
-template <class RowFn> void parallel_rows(Index rows, RowFn&& row) {
+/// Below this many elements in all rows together, threads cost more than they save.
+inline constexpr Index kParallelElements = Index(1) << 15;
+
+/// Runs row(r) for every row of a [rows, cols] batch, in parallel when the batch is large enough;
+/// the first exception (lowest row) is rethrown afterwards, since exceptions must not leave an
+/// OpenMP region.
+template <class RowFn> void parallel_rows(Index rows, Index cols, RowFn&& row) {
   std::exception_ptr error;
   Index error_row = rows;
-#pragma omp parallel for schedule(static)
+#pragma omp parallel for schedule(static) if (rows > 1 && rows * cols >= kParallelElements)
   for (Index r = 0; r < rows; ++r) {
     try {
       row(r);

@@ -60,7 +60,7 @@ template <Real T> const Step<T>& Decoder<T>::step(const ConstRowMatrixRef<T>& lo
           "] but this decoder's steps have [", rows_, ", ", vocab_, "]; call reset() to change it");
 
   // §8 lines 2–4 per row: log-softmax, truncation, partial entropy.
-  probspace::kernels::parallel_rows(rows, [&](Index r) {
+  probspace::kernels::parallel_rows(rows, vocab, [&](Index r) {
     const T* z = logits.row(r).data();
     const T max_z = probspace::detail::check_logits(z, vocab, kStep, probspace::kernels::row_name("logits", r));
     const auto row = kernels::analyse_row(z, vocab, options_.truncation, max_z);

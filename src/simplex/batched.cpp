@@ -25,7 +25,7 @@ void map_rows(const ConstRowMatrixRef<T>& z, RowMatrixRef<T>& p, std::string_vie
               RowFn&& row) {
   check_shape(z.rows(), z.cols(), p.rows(), p.cols(), fn, p_name);
   require(z.cols() > 0, fn, "z", "must have at least one column");
-  parallel_rows(z.rows(), [&](Index r) {
+  parallel_rows(z.rows(), z.cols(), [&](Index r) {
     const T* zr = z.row(r).data();
     const T max_z = check_logits(zr, z.cols(), fn, row_name("z", r));
     row(zr, p.row(r).data(), max_z, kernels::thread_scratch());
@@ -39,7 +39,7 @@ void jvp_rows(const ConstRowMatrixRef<T>& p, const ConstRowMatrixRef<T>& v, RowM
   check_shape(p.rows(), p.cols(), v.rows(), v.cols(), fn, "v");
   check_shape(p.rows(), p.cols(), out.rows(), out.cols(), fn, "out");
   require(p.cols() > 0, fn, "p", "must have at least one column");
-  parallel_rows(p.rows(), [&](Index r) {
+  parallel_rows(p.rows(), p.cols(), [&](Index r) {
     probspace::detail::check_distribution(p.row(r).data(), p.cols(), fn, row_name("p", r));
     require(v.row(r).allFinite(), fn, row_name("v", r), "must be finite");
     row(p.row(r).data(), v.row(r).data(), out.row(r).data());
