@@ -1,17 +1,35 @@
 #!/usr/bin/env bash
-# One command for the simplex benchmarks and their PyTorch CPU peer, on the same logits:
-#   bash bench/run.sh [extra Google Benchmark flags]
+# One command per module's benchmarks and their PyTorch CPU peer, on the same logits:
+#   bash bench/run.sh [simplex|nbce|all] [extra Google Benchmark flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+module=${1:-all}
+[[ $# -gt 0 ]] && shift
 scripts/install-deps.sh --peers
 cmake --preset release >/dev/null
-cmake --build --preset release --target bench_simplex -j "$(nproc)"
 mkdir -p out/bench
-logits=out/bench/logits_1024x32000.f32
-[[ -f $logits ]] || /usr/bin/python3 -c "
+nproc; grep -m1 'model name' /proc/cpuinfo
+gbench=(--benchmark_repetitions=3 --benchmark_report_aggregates_only=true --benchmark_min_time=0.2)
+
+if [[ $module == simplex || $module == all ]]; then
+  cmake --build --preset release --target bench_simplex -j "$(nproc)"
+  logits=out/bench/logits_1024x32000.f32
+  [[ -f $logits ]] || /usr/bin/python3 -c "
 import numpy as np
 np.random.default_rng(0).standard_normal((1024, 32000), dtype=np.float32).tofile('$logits')"
-nproc; grep -m1 'model name' /proc/cpuinfo
-PROBSPACE_LOGITS_FILE=$logits build/release/bench/bench_simplex --benchmark_repetitions=3 \
-  --benchmark_report_aggregates_only=true --benchmark_min_time=0.2 "$@" | grep -E "median|^Run|^---|^Bench"
-/usr/bin/python3 bench/peers/torch_simplex.py "$logits"
+  PROBSPACE_LOGITS_FILE=$logits build/release/bench/bench_simplex "${gbench[@]}" "$@" | grep -E "median|^Run|^---|^Bench"
+  /usr/bin/python3 bench/peers/torch_simplex.py "$logits"
+fi
+
+if [[ $module == nbce || $module == all ]]; then
+  cmake --build --preset release --target bench_nbce -j "$(nproc)"
+  for shape in 17x32000 65x152064; do
+    f=out/bench/logits_$shape.f32
+    [[ -f $f ]] || /usr/bin/python3 -c "
+import numpy as np
+r, v = map(int, '$shape'.split('x'))
+(2.5 * np.random.default_rng(1).standard_normal((r, v))).astype(np.float32).tofile('$f')"
+  done
+  PROBSPACE_NBCE_LOGITS_DIR=out/bench build/release/bench/bench_nbce "${gbench[@]}" "$@" | grep -E "median|^Run|^---|^Bench"
+  /usr/bin/python3 bench/peers/torch_nbce.py out/bench
+fi

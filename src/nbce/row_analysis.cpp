@@ -3,12 +3,13 @@
 // are sorted. Top-k by nth_element.
 #include "row_analysis.hpp"
 
-#include "../core/softmax_kernels.hpp"
-
 #include <probspace/core/error.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <cstring>
+#include <tuple>
 #include <vector>
 
 namespace probspace::nbce::kernels {
@@ -28,27 +29,179 @@ template <Real T> struct Candidate {
 template <Real T> struct Scratch {
   std::vector<T> p;       // softmax(z)
   std::vector<T> values;  // top-k: a copy of z for nth_element
+  std::vector<T> bracket_z, bracket_p;  // top-p: the tokens inside the bracket, compacted
+  std::vector<Index> bracket_index;
   std::vector<Candidate<T>> candidates;
 };
 
 template <Real T> Scratch<T>& scratch(Index n) {
   thread_local Scratch<T> s;
-  if (Index(s.p.size()) < n) s.p.resize(std::size_t(n));
+  if (Index(s.p.size()) < n) {
+    s.p.resize(std::size_t(n));
+    s.bracket_z.resize(std::size_t(n));
+    s.bracket_p.resize(std::size_t(n));
+    s.bracket_index.resize(std::size_t(n));
+  }
   return s;
 }
 
-/// (Σ_{z_t > θ} p_t, #{z_t > θ}), vectorised in blocks, blocks summed in double.
-template <Real T> std::pair<double, Index> mass_above(const T* z, const T* p, Index n, T theta) {
-  constexpr Index kBlock = 1024;
-  double mass = 0;
-  Index count = 0;
+/// One 64-byte SIMD vector of T and its lane mask (GCC/Clang vector extensions; narrower targets
+/// split it into several registers).
+template <Real T> struct Simd;
+template <> struct Simd<float> {
+  typedef float V __attribute__((vector_size(64)));
+  typedef std::int32_t M __attribute__((vector_size(64)));
+};
+template <> struct Simd<double> {
+  typedef double V __attribute__((vector_size(64)));
+  typedef std::int64_t M __attribute__((vector_size(64)));
+};
+template <Real T> constexpr Index kWidth = Index(64 / sizeof(T));
+template <Real T> typename Simd<T>::V load(const T* x) {
+  typename Simd<T>::V v;
+  std::memcpy(&v, x, sizeof v);
+  return v;
+}
+
+/// For K thresholds at once: mass[k] = base mass + Σ_{z_t > θ_k} p_t and count[k] = base count +
+/// #{z_t > θ_k}, in one pass: two vectors per step with separate accumulators, lane sums per block of
+/// 1024, blocks accumulated in double.
+constexpr int kThresholds = 3;
+constexpr Index kBlock = 1024;
+template <Real T>
+void masses_above(const T* z, const T* p, Index n, const T (&theta)[kThresholds], std::pair<double, Index> base,
+                  double (&mass)[kThresholds], Index (&count)[kThresholds]) {
+  using V = typename Simd<T>::V;
+  using M = typename Simd<T>::M;
+  constexpr Index w = kWidth<T>;
+  std::fill(std::begin(mass), std::end(mass), base.first);
+  std::fill(std::begin(count), std::end(count), base.second);
   for (Index b = 0; b < n; b += kBlock) {
-    const Index len = std::min(kBlock, n - b);
-    const auto above = ConstMapA<T>(z + b, len) > theta;
-    mass += double(above.select(ConstMapA<T>(p + b, len), T(0)).sum());
-    count += above.count();
+    const Index end = std::min(kBlock, n - b) + b;
+    V acc[2][kThresholds] = {};
+    M cnt[2][kThresholds] = {};
+    Index i = b;
+    for (; i + 2 * w <= end; i += 2 * w)
+      for (int u = 0; u < 2; ++u) {
+        const V zv = load(z + i + u * w), pv = load(p + i + u * w);
+        for (int k = 0; k < kThresholds; ++k) {
+          const M above = zv > theta[k];  // lanes: −1 where above, else 0
+          acc[u][k] += (V)((M)pv & above);
+          cnt[u][k] -= above;
+        }
+      }
+    for (int k = 0; k < kThresholds; ++k) {
+      for (Index j = 0; j < w; ++j) {
+        mass[k] += double(acc[0][k][j]) + double(acc[1][k][j]);
+        count[k] += Index(cnt[0][k][j]) + Index(cnt[1][k][j]);
+      }
+      for (Index t = i; t < end; ++t) {
+        mass[k] += z[t] > theta[k] ? double(p[t]) : 0.0;
+        count[k] += z[t] > theta[k];
+      }
+    }
   }
-  return {mass, count};
+}
+
+/// The top-p search state: the crossing value c lies in (lo, hi], with mass_above(lo) ≥ top_p >
+/// mass_above(hi) over the whole row; counts are of the row's tokens above each end.
+template <Real T> struct Bracket {
+  T lo, hi;
+  double mass_hi;
+  Index count_lo, count_hi;
+  Index size() const { return count_lo - count_hi; }
+};
+
+/// Narrows the bracket, K thresholds per pass over the tokens (z, p)[0, n) that lie in it (the whole
+/// row, or a compacted bracket with `base` = mass and count of the row above it), until it holds
+/// ≤ target tokens or lo and hi are adjacent values (ties only).
+template <Real T>
+void narrow(const T* z, const T* p, Index n, double top_p, Bracket<T>& b, Index target, std::pair<double, Index> base) {
+  T theta[kThresholds];
+  double mass[kThresholds];
+  Index count[kThresholds];
+  while (b.size() > target) {
+    for (int k = 0; k < kThresholds; ++k)
+      theta[k] = T(double(b.lo) + (double(b.hi) - double(b.lo)) * (k + 1) / (kThresholds + 1));
+    masses_above(z, p, n, theta, base, mass, count);
+    // Thresholds rise and masses fall: lo moves to the last θ with mass ≥ top_p, hi to the next.
+    bool inside = false;
+    for (int k = 0; k < kThresholds; ++k) {
+      if (!(theta[k] > b.lo && theta[k] < b.hi)) continue;
+      inside = true;
+      if (mass[k] >= top_p) {
+        b.lo = theta[k];
+        b.count_lo = count[k];
+      } else {
+        b.hi = theta[k];
+        b.mass_hi = mass[k];
+        b.count_hi = count[k];
+        break;
+      }
+    }
+    if (!inside) return;
+  }
+}
+
+/// Copies the tokens with lo < z ≤ hi into (bz, bp, bi), skipping 64-token blocks that hold none
+/// (the test per block vectorises; the copy is branch-free). Returns how many were copied.
+template <Real T> Index compact(const T* z, const T* p, Index n, T lo, T hi, T* bz, T* bp, Index* bi) {
+  constexpr Index kSkip = 64;
+  Index k = 0;
+  for (Index b = 0; b < n; b += kSkip) {
+    const Index end = std::min(kSkip, n - b) + b;
+    int any = 0;
+    for (Index t = b; t < end; ++t) any |= int(z[t] > lo) & int(z[t] <= hi);
+    if (!any) continue;
+    for (Index t = b; t < end; ++t) {
+      bz[k] = z[t];
+      bp[k] = p[t];
+      bi[k] = t;
+      k += int(z[t] > lo) & int(z[t] <= hi);
+    }
+  }
+  return k;
+}
+
+/// e_t = exp(z_t − max_z) into e (Eigen's vectorised exp, per L1 block), with S = Σ e,
+/// W = Σ_{z_t > −inf} e_t·(z_t − max_z) and the number of finite entries, in the same pass.
+struct ExpSums {
+  double sum = 0, weighted = 0;
+  Index finite = 0;
+};
+template <Real T> ExpSums exp_pass(const T* z, Index n, T max_z, T* e) {
+  using V = typename Simd<T>::V;
+  using M = typename Simd<T>::M;
+  constexpr Index w = kWidth<T>;
+  constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+  ExpSums out;
+  for (Index b = 0; b < n; b += kBlock) {
+    const Index len = std::min(kBlock, n - b), end = b + len;
+    Eigen::Map<Eigen::Array<T, Eigen::Dynamic, 1>>(e + b, len) = (ConstMapA<T>(z + b, len) - max_z).exp();
+    V sum = {}, weighted = {};
+    M finite = {};
+    Index i = b;
+    for (; i + w <= end; i += w) {
+      const V zv = load(z + i), ev = load(e + i);
+      const M is_finite = zv > kNegInf;  // e = 0 there, but 0·(−inf) would be NaN
+      sum += ev;
+      weighted += (V)((M)(ev * (zv - max_z)) & is_finite);
+      finite -= is_finite;
+    }
+    for (Index j = 0; j < w; ++j) {
+      out.sum += double(sum[j]);
+      out.weighted += double(weighted[j]);
+      out.finite += Index(finite[j]);
+    }
+    for (; i < end; ++i) {
+      out.sum += double(e[i]);
+      if (z[i] > kNegInf) {
+        out.weighted += double(e[i]) * double(z[i] - max_z);
+        ++out.finite;
+      }
+    }
+  }
+  return out;
 }
 
 /// Every finite entry: no truncation, or a top-k/top-p that keeps everything.
@@ -70,47 +223,47 @@ template <Real T> Nucleus<T> top_k(const T* z, Index n, Index k, Scratch<T>& s) 
 
 /// Top-p (§3, exact semantics): the token at rank r (descending p, ties by index) is kept iff the
 /// mass strictly above it is < top_p. The crossing value c is the one with mass_above(c) < top_p ≤
-/// mass_above(c) + mass at c; the bisection keeps mass_above(lo) ≥ top_p > mass_above(hi), so c ∈ (lo, hi].
-template <Real T> Nucleus<T> top_p(const T* z, const T* p, Index n, double top_p, double log_norm, T max_z,
-                                   Scratch<T>& s) {
-  if (top_p >= 1.0) return all_finite(z, n);
+/// mass_above(c) + mass at c; the search keeps mass_above(lo) ≥ top_p > mass_above(hi), so c ∈ (lo, hi].
+/// p holds unnormalised e_t = exp(z_t − max_z) with Σ e = e_sum; masses are compared in those units.
+template <Real T> Nucleus<T> top_p(const T* z, const T* p, Index n, double top_p_fraction, double e_sum,
+                                   double log_norm, T max_z, Scratch<T>& s) {
+  constexpr T kNegInf = -std::numeric_limits<T>::infinity();
+  if (top_p_fraction >= 1.0) return all_finite(z, n);
+  const double top_p = top_p_fraction * e_sum;  // the target mass in units of e
   constexpr Index kFew = 48;  // sort the bracket once it holds this many tokens
-  T hi = max_z;
-  double mass_hi = 0;
-  Index count_hi = 0;
-  // Every token with p ≤ (1 − top_p)/n is removed (the ascending mass up to it is ≤ 1 − top_p).
-  T lo = T(log_norm + std::log((1.0 - top_p) / double(n)));
-  auto [mass_lo, count_lo] = mass_above(z, p, n, lo);
-  if (!(lo < hi) || mass_lo < top_p) {  // rounding at the extremes: bracket from below the smallest entry
-    const auto finite = ConstMapA<T>(z, n) > -std::numeric_limits<T>::infinity();
-    lo = std::nextafter(finite.select(ConstMapA<T>(z, n), max_z).minCoeff(), -std::numeric_limits<T>::infinity());
-    std::tie(mass_lo, count_lo) = mass_above(z, p, n, lo);
-    if (mass_lo < top_p) return all_finite(z, n);  // even all of it does not reach top_p
+  // Every token with p ≤ (1 − top_p)/n is removed (the ascending mass up to it is ≤ 1 − top_p):
+  // the search starts from there, verified; rounding at the extremes falls back to below the minimum.
+  T theta[kThresholds];
+  double mass[kThresholds];
+  Index count[kThresholds];
+  const auto mass_at = [&](T lo) {
+    std::fill(std::begin(theta), std::end(theta), lo);
+    masses_above(z, p, n, theta, {0.0, 0}, mass, count);
+    return mass[0];
+  };
+  T lo = std::min(T(log_norm + std::log((1.0 - top_p_fraction) / double(n))), max_z);
+  if (mass_at(lo) < top_p) {
+    lo = std::nextafter((ConstMapA<T>(z, n) > kNegInf).select(ConstMapA<T>(z, n), max_z).minCoeff(), kNegInf);
+    if (mass_at(lo) < top_p) return all_finite(z, n);  // even all of it does not reach top_p
   }
-  while (count_lo - count_hi > kFew) {
-    const T mid = lo + (hi - lo) / T(2);
-    if (!(mid > lo && mid < hi)) break;  // adjacent values: the bracket holds ties only
-    const auto [mass, count] = mass_above(z, p, n, mid);
-    if (mass >= top_p) {
-      lo = mid;
-      count_lo = count;
-    } else {
-      hi = mid;
-      mass_hi = mass;
-      count_hi = count;
-    }
-  }
+  // Narrow on the whole row, compact the bracket, narrow on the compacted tokens, sort the few left.
+  Bracket<T> br{lo, max_z, 0.0, count[0], 0};
+  narrow(z, p, n, top_p, br, std::max(kFew, n / 64), {0.0, 0});
+  const Index m = compact(z, p, n, br.lo, br.hi, s.bracket_z.data(), s.bracket_p.data(), s.bracket_index.data());
+  narrow(s.bracket_z.data(), s.bracket_p.data(), m, top_p, br, kFew, {br.mass_hi, br.count_hi});
   auto& cand = s.candidates;
   cand.clear();
-  for (Index t = 0; t < n; ++t)
-    if (z[t] > lo && z[t] <= hi) cand.push_back({z[t], p[t], t});
-  std::sort(cand.begin(), cand.end(),
-            [](const Candidate<T>& a, const Candidate<T>& b) { return a.z > b.z || (a.z == b.z && a.index < b.index); });
-  Nucleus<T> nucleus{hi, -1, count_hi};
-  double mass = mass_hi;
+  for (Index i = 0; i < m; ++i)
+    if (s.bracket_z[i] > br.lo && s.bracket_z[i] <= br.hi)
+      cand.push_back({s.bracket_z[i], s.bracket_p[i], s.bracket_index[i]});
+  std::sort(cand.begin(), cand.end(), [](const Candidate<T>& a, const Candidate<T>& c) {
+    return a.z > c.z || (a.z == c.z && a.index < c.index);
+  });
+  Nucleus<T> nucleus{br.hi, -1, br.count_hi};
+  double kept_mass = br.mass_hi;
   for (const auto& c : cand) {
-    if (!(mass < top_p)) break;
-    mass += double(c.p);
+    if (!(kept_mass < top_p)) break;
+    kept_mass += double(c.p);
     nucleus.cut = c.z;
     nucleus.last_tie = c.index;
     ++nucleus.size;
@@ -118,25 +271,49 @@ template <Real T> Nucleus<T> top_p(const T* z, const T* p, Index n, double top_p
   return nucleus;
 }
 
-/// −Σ_{t∈N} p_t·clip(z_t − log_norm, −100, 0): the tokens strictly above the cut, vectorised, plus
-/// the kept ties at the cut (they share one value).
-template <Real T> double nucleus_entropy(const T* z, const T* p, Index n, const Nucleus<T>& nu, double log_norm) {
-  const T ln = T(log_norm), clip = T(kEntropyClip);
-  constexpr Index kBlock = 1024;
+/// −Σ_{t∈N} p_t·clip(z_t − log_norm, −100, 0) and #{z_t > cut}: the tokens strictly above the cut
+/// in one vector pass, plus the kept ties at the cut (they share one value).
+/// p holds unnormalised e_t = exp(z_t − max_z) with Σ e = e_sum.
+template <Real T>
+std::pair<double, Index> nucleus_entropy(const T* z, const T* p, Index n, const Nucleus<T>& nu, double log_norm,
+                                         double e_sum) {
+  using V = typename Simd<T>::V;
+  using M = typename Simd<T>::M;
+  constexpr Index w = kWidth<T>;
+  const T ln = T(log_norm), clip = T(kEntropyClip), cut = nu.cut;
+  const auto term = [&](T zt, T pt) { return pt * std::min(std::max(zt - ln, clip), T(0)); };
   double h = 0;
   Index above = 0;
   for (Index b = 0; b < n; b += kBlock) {
-    const Index len = std::min(kBlock, n - b);
-    const auto zb = ConstMapA<T>(z + b, len);
-    const auto kept = zb > nu.cut;
-    h -= double(kept.select(ConstMapA<T>(p + b, len) * (zb - ln).max(clip).min(T(0)), T(0)).sum());
-    above += kept.count();
+    const Index end = std::min(kBlock, n - b) + b;
+    V acc = {};
+    M cnt = {};
+    Index i = b;
+    for (; i + w <= end; i += w) {
+      const V zv = load(z + i), pv = load(p + i);
+      V l = zv - ln;
+      l = l < clip ? clip : l;
+      l = l > T(0) ? T(0) : l;
+      const M kept = zv > cut;
+      acc += (V)((M)(pv * l) & kept);
+      cnt -= kept;
+    }
+    for (Index j = 0; j < w; ++j) {
+      h -= double(acc[j]);
+      above += Index(cnt[j]);
+    }
+    for (; i < end; ++i)
+      if (z[i] > cut) {
+        h -= double(term(z[i], p[i]));
+        ++above;
+      }
   }
+  h /= e_sum;
   if (const Index ties = nu.size - above; ties > 0) {
     const double l = std::clamp(double(nu.cut) - log_norm, kEntropyClip, 0.0);
     h -= double(ties) * std::exp(double(nu.cut) - log_norm) * l;
   }
-  return h;
+  return {h, above};
 }
 
 }  // namespace
@@ -158,13 +335,21 @@ void check_truncation(const Truncation& truncation, std::string_view function, s
 template <Real T> RowAnalysis<T> analyse_row(const T* z, Index n, const Truncation& truncation, T max_z) {
   auto& s = scratch<T>(n);
   RowAnalysis<T> row;
-  row.log_norm = probspace::kernels::softmax_row(z, n, s.p.data(), T(1), max_z);
+  const ExpSums sums = exp_pass(z, n, max_z, s.p.data());  // s.p holds e = exp(z − max z)
+  row.log_norm = double(max_z) + std::log(sums.sum);
   switch (truncation.kind) {
-  case Truncation::Kind::None: row.nucleus = all_finite(z, n); break;
-  case Truncation::Kind::TopP: row.nucleus = top_p(z, s.p.data(), n, truncation.top_p, row.log_norm, max_z, s); break;
+  case Truncation::Kind::None:
+    // H = LSE − Σ p·z = log S − W/S from the exp pass. The clip at −100 of §5 changes only terms
+    // below e^{−100}·100 ≈ 4e−42 (float underflows them to 0 anyway).
+    row.nucleus.size = sums.finite;
+    row.entropy = std::log(sums.sum) - sums.weighted / sums.sum;
+    return row;
+  case Truncation::Kind::TopP:
+    row.nucleus = top_p(z, s.p.data(), n, truncation.top_p, sums.sum, row.log_norm, max_z, s);
+    break;
   case Truncation::Kind::TopK: row.nucleus = top_k(z, n, truncation.top_k, s); break;
   }
-  row.entropy = nucleus_entropy(z, s.p.data(), n, row.nucleus, row.log_norm);
+  row.entropy = nucleus_entropy(z, s.p.data(), n, row.nucleus, row.log_norm, sums.sum).first;
   return row;
 }
 
