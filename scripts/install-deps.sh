@@ -1,14 +1,14 @@
 #!/usr/bin/env bash
 # Installs the Debian 12 packages probspace needs, only those missing. Idempotent; run as root.
 #   scripts/install-deps.sh          build + test + demo dependencies
-#   scripts/install-deps.sh --peers  also the benchmark peers (PyTorch CPU, numpy)
+#   scripts/install-deps.sh --peers  also the benchmark peers (PyTorch CPU, numpy, POT)
 set -euo pipefail
 
 packages=(g++ cmake ninja-build pkg-config
           libeigen3-dev libboost-math-dev libceres-dev libgtest-dev libgmock-dev libbenchmark-dev
           gnuplot-nox)
 if [[ "${1:-}" == "--peers" ]]; then
-  packages+=(python3 python3-numpy python3-torch)
+  packages+=(python3 python3-numpy python3-torch python3-pot)
 fi
 
 missing=()
