@@ -15,6 +15,7 @@ template <Real T>
 Threshold<T> kernels::project_simplex_row(const T* y, Index n, T* out, double a, T max_y,
                                           ProjectionMethod method, std::vector<double>& work) {
   const auto t = threshold(y, n, a, max_y, method, work);
+  if (t.support_size == 0) return {T(t.tau), 0};  // Condat found invalid input: out untouched
   const T tau = T(t.tau);
   for (Index i = 0; i < n; ++i) out[i] = std::max(y[i] - tau, T(0));
   return {tau, t.support_size};
@@ -37,10 +38,15 @@ template <Real T>
 Threshold<T> checked_projection(const ConstVectorRef<T>& y, VectorRef<T> out, T radius, ProjectionMethod method,
                                 const char* fn, const char* y_name, const char* out_name) {
   check_same_size(y.size(), out.size(), fn, out_name);
-  const T max_y = check_logits(y.data(), y.size(), fn, y_name);
+  require(y.size() > 0, fn, y_name, "must not be empty");
+  // Condat checks y in its own pass (one read of y fewer); the other methods need max y first.
+  const bool fused = kernels::runs_condat(method, y.size());
+  const T max_y = fused ? T(0) : check_logits(y.data(), y.size(), fn, y_name);
   require_positive(radius, fn, "radius");
-  return kernels::project_simplex_row(y.data(), y.size(), out.data(), double(radius), max_y, method,
-                                      kernels::thread_scratch());
+  const auto t = kernels::project_simplex_row(y.data(), y.size(), out.data(), double(radius), max_y, method,
+                                              kernels::thread_scratch());
+  if (t.support_size == 0) check_logits(y.data(), y.size(), fn, y_name);  // throws, naming the fault
+  return t;
 }
 }  // namespace
 

@@ -64,18 +64,20 @@ template <Real T> ThresholdD threshold_sort(const T* y, Index n, double a, std::
 }
 
 template <Real T> ThresholdD threshold_condat(const T* y, Index n, double a, std::vector<double>& work) {
-  // Condat (2016), as in spec §4.1: v = work[0, nv), ṽ = work[n, n + nt).
+  // Condat (2016), as in spec §4.1: v = work[0, nv), ṽ = work[n, n + nt). The input check rides
+  // along: NaN, +inf or an all −inf input return support 0 (so callers can skip a separate pass).
+  constexpr double inf = std::numeric_limits<double>::infinity();
   work.resize(std::size_t(2 * n));
   double* v = work.data();
   double* vt = work.data() + n;
   Index first = 0;
-  while (y[first] == -std::numeric_limits<T>::infinity()) ++first;  // masked entries never enter
+  while (first < n && double(y[first]) == -inf) ++first;  // masked entries never enter
+  if (first == n || !(double(y[first]) < inf)) return {0.0, 0};
   Index nv = 1, nt = 0;
   v[0] = double(y[first]);
   double rho = v[0] - a;
-  for (Index i = first + 1; i < n; ++i) {
-    const double yi = double(y[i]);
-    if (!(yi > rho)) continue;
+  int bad = 0;
+  const auto visit = [&](double yi) {
     rho += (yi - rho) / double(nv + 1);
     if (rho > yi - a) {
       v[nv++] = yi;
@@ -86,7 +88,28 @@ template <Real T> ThresholdD threshold_condat(const T* y, Index n, double a, std
       nv = 1;
       rho = yi - a;
     }
+  };
+  // ρ never decreases, so a block of 16 with no entry above it is skipped whole; the test (and the
+  // NaN/+inf flag) vectorise.
+  constexpr Index kBlock = 16;
+  Index b = first + 1;
+  for (; b + kBlock <= n; b += kBlock) {
+    int any = 0;
+    for (Index j = b; j < b + kBlock; ++j) {
+      const double yj = double(y[j]);
+      any |= int(yj > rho);
+      bad |= int(yj != yj) | int(yj == inf);
+    }
+    if (!any) continue;
+    for (Index j = b; j < b + kBlock; ++j)
+      if (double(y[j]) > rho) visit(double(y[j]));
   }
+  for (; b < n; ++b) {
+    const double yb = double(y[b]);
+    bad |= int(yb != yb) | int(yb == inf);
+    if (yb > rho) visit(yb);
+  }
+  if (bad) return {0.0, 0};
   for (Index i = 0; i < nt; ++i) {
     if (vt[i] > rho) {
       v[nv++] = vt[i];
@@ -153,7 +176,7 @@ ThresholdD threshold(const T* y, Index n, double a, T max_y, ProjectionMethod me
     case ProjectionMethod::Bisection: return threshold_bisection(y, n, a, max_y);
     case ProjectionMethod::Auto: break;
   }
-  return n <= 128 ? threshold_sort(y, n, a, work) : threshold_condat(y, n, a, work);
+  return runs_condat(method, n) ? threshold_condat(y, n, a, work) : threshold_sort(y, n, a, work);
 }
 
 #define PROBSPACE_INSTANTIATE(T)                                                                  \
