@@ -31,4 +31,16 @@ private:
   int failures_ = 0;
 };
 
+/// Plots columns 2..last_column of `stem`.csv (header line = titles) against column 1 into `stem`.png;
+/// `settings` holds extra gnuplot lines (log scales, key position).
+inline bool plot_columns(const DemoContext& ctx, const std::string& stem, const std::string& title,
+                         const std::string& xlabel, const std::string& ylabel, const std::string& settings,
+                         int last_column) {
+  return plot(ctx, stem + ".gp",
+              "set terminal pngcairo size 1000,650\nset output '" + stem + ".png'\nset datafile separator ','\n"
+              "set termoption noenhanced\nset title '" + title + "'\nset xlabel '" + xlabel + "'\nset ylabel '" +
+                  ylabel + "'\nset grid\n" + settings + "plot for [c=2:" + std::to_string(last_column) + "] '" +
+                  stem + ".csv' using 1:c with lines lw 2 title columnheader(c)\n");
+}
+
 }  // namespace probspace::demos

@@ -75,17 +75,9 @@ int run(const DemoContext& ctx) {
   ctx.out << "\nAbel bound on 100 random (q, k) x 41 distances: largest |sum| / bound = " << num(worst_ratio) << '\n';
   checks.add("max |sum h e^{i delta theta}| / Abel bound <= 1", 1, std::max(1.0, worst_ratio), 0);
   checks.add("complex form vs rotated dot product", 0, worst_score, 1e-9);
-  plot(ctx, "decay.gp", R"(set terminal pngcairo size 1000,650
-set output 'decay.png'
-set datafile separator ','
-set title 'RoPE decay indicator f(delta) = (2/d) sum_j |S_j|, d = 128'
-set xlabel 'relative distance delta'
-set ylabel 'f(delta)'
-set logscale x
-set key right top
-set grid
-plot for [c=2:8] 'decay.csv' using 1:c with lines lw 2 title columnheader(c)
-)");
+  plot_columns(ctx, "decay", "RoPE decay indicator f(delta) = (2/d) sum_j |S_j|, d = 128", "relative distance delta",
+               "f(delta)", "set logscale x\nset key right top\n", 8);
+
   ctx.out << '\n';
   return checks.finish(ctx, "checks.csv");
 }

@@ -135,20 +135,8 @@ plot 'max_position.csv' skip 1 using 1:2 with linespoints title 'RoPE', \
      '' skip 1 using 1:8 with linespoints title 'Leaky w=256 k=16', \
      511 with lines lw 2 dt 2 lc rgb 'black' title 'L_train - 1'
 )");
-  plot(ctx, "p_of_r.gp", R"(set terminal pngcairo size 900,600
-set output 'p_of_r.png'
-set datafile separator ','
-set title 'Effective relative position P(r), w = 16'
-set xlabel 'r = i - j'
-set ylabel 'P(r)'
-set key left top
-set grid
-plot 'p_of_r.csv' skip 1 using 1:2 with lines lw 2 title 'RoPE', \
-     '' skip 1 using 1:3 with lines lw 2 title 'ReRoPE w=16', \
-     '' skip 1 using 1:4 with lines lw 2 title 'Leaky w=16 k=4', \
-     '' skip 1 using 1:5 with lines lw 2 title 'inverse Leaky w=16 k=1/2', \
-     '' skip 1 using 1:6 with lines lw 2 title 'PI k=4'
-)");
+  plot_columns(ctx, "p_of_r", "Effective relative position P(r), w = 16", "r = i - j", "P(r)", "set key left top\n", 6);
+
   ctx.out << '\n';
   return checks.finish(ctx, "checks.csv");
 }

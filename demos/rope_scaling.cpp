@@ -89,17 +89,9 @@ int run(const DemoContext& ctx) {
   ratios.print(ctx.out);
   write_csv(ctx.out_dir / "ratios.csv", header, data);
   checks.add("NTK-aware lowest ratio = 1/s", 1.0 / 8, families[1].ratio[63], 1e-14);
-  plot(ctx, "ratios.gp", R"(set terminal pngcairo size 1000,650
-set output 'ratios.png'
-set datafile separator ','
-set title 'Per-pair frequency ratio inv_freq / theta, s = 8, d = 128'
-set xlabel 'pair index i'
-set ylabel 'ratio'
-set logscale y 2
-set key left bottom
-set grid
-plot for [c=2:9] 'ratios.csv' using 1:c with lines lw 2 title columnheader(c)
-)");
+  plot_columns(ctx, "ratios", "Per-pair frequency ratio inv_freq / theta, s = 8, d = 128", "pair index i", "ratio",
+               "set logscale y 2\nset key left bottom\n", 9);
+
   ctx.out << '\n';
   return checks.finish(ctx, "checks.csv");
 }
