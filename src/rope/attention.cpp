@@ -3,6 +3,7 @@
 #include <probspace/rope/attention.hpp>
 #include <probspace/rope/log_n.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 

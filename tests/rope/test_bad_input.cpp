@@ -65,6 +65,7 @@ TEST(RopeBadInput, RotationAndLayout) {
   const RotaryEmbedding rope(default_inv_freq(8, 1e4), Layout::Half);
   RowMatrixX<double> x = RowMatrixX<double>::Ones(3, 8);
   EXPECT_INVALID_ARGUMENT(rotate(x, Eigen::VectorXd::Zero(2), rope), "positions");
+  EXPECT_INVALID_ARGUMENT(rotated(x, 1.0, rope), "x");
   EXPECT_INVALID_ARGUMENT(rotate(x, Eigen::Vector3d(0, kNaN, 1), rope), "positions");
   RowMatrixX<double> odd = RowMatrixX<double>::Ones(3, 12);
   EXPECT_INVALID_ARGUMENT(rotate(odd, Eigen::VectorXd::Zero(3), rope), "x");

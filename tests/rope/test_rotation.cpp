@@ -122,6 +122,7 @@ TYPED_TEST(RopeRotationTyped, TableMatchesDirectAndMultiHead) {  // §2 (tables)
       rotate(a, table, 9, rope);
       rotate(b, (Eigen::VectorXd::LinSpaced(6, 9, 14) * scale).eval(), rope);
       EXPECT_LE(double((a - b).cwiseAbs().maxCoeff()), tol<T>(1e-15) * 4);
+      EXPECT_EQ(rotated(x.row(2), 11 * scale, rope).transpose(), b.row(2));  // a row vector binds too
       for (Index head = 0; head < 3; ++head) {  // each head rotated alike
         const VectorX<T> one = rotated(VectorX<T>(x.row(2).segment(head * 40, 40).transpose()), 11 * scale, rope);
         EXPECT_LE(double((one.transpose() - b.row(2).segment(head * 40, 40)).cwiseAbs().maxCoeff()), tol<T>(1e-15) * 4);

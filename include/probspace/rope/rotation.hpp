@@ -2,6 +2,7 @@
 // Rotation R_m = blockdiag(R(mθ_0), …) applied to rows of [L, heads·head_dim] by real positions, in
 // either memory layout (spec §1–3). Angles mθ_i are formed and reduced in double; cos/sin tables are
 // half-width ([length, rotary_dim/2]) and expanded per layout.
+#include <probspace/core/error.hpp>
 #include <probspace/core/types.hpp>
 #include <probspace/rope/frequencies.hpp>
 
@@ -67,10 +68,12 @@ void rotate(Eigen::MatrixBase<D>& x, const CosSinTable<scalar_of<D>>& table, Ind
   detail::rotate<scalar_of<D>>(x.derived(), table, first_row, rope);
 }
 
-/// R_position x for one vector of heads·head_dim entries.
+/// R_position x for one vector (row or column) of heads·head_dim entries.
 template <class D>
 VectorX<scalar_of<D>> rotated(const Eigen::MatrixBase<D>& x, double position, const RotaryEmbedding& rope) {
-  RowMatrixX<scalar_of<D>> row = x.transpose();
+  probspace::detail::require(x.rows() == 1 || x.cols() == 1, "rotated", "x", "must be a vector, has shape [",
+                             x.rows(), ", ", x.cols(), "]");
+  RowMatrixX<scalar_of<D>> row = x.reshaped(1, x.size());
   rotate(row, Eigen::VectorXd::Constant(1, position), rope);
   return row.transpose();
 }
