@@ -19,3 +19,10 @@
 #include <probspace/simplex/softmax.hpp>
 #include <probspace/simplex/sparsemax.hpp>
 #include <probspace/simplex/threshold.hpp>
+#include <probspace/rope/attention.hpp>
+#include <probspace/rope/decay.hpp>
+#include <probspace/rope/frequencies.hpp>
+#include <probspace/rope/layout.hpp>
+#include <probspace/rope/log_n.hpp>
+#include <probspace/rope/rotation.hpp>
+#include <probspace/rope/schemes.hpp>
