@@ -6,12 +6,12 @@ float32 logits files that bench/run.sh writes. Prints median milliseconds per st
 usage: /usr/bin/python3 bench/peers/torch_nbce.py DIR
 """
 import os
-import statistics
 import sys
-import time
 
 import numpy as np
 import torch
+
+from timing import median_ms
 
 torch.set_num_threads(os.cpu_count())
 
@@ -35,14 +35,6 @@ def nbce_step(z, beta=0.25, top_p=0.95):
     return torch.log_softmax(s, dim=-1), k
 
 
-def median_ms(fn, repeats):
-    fn()
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
 
 
 def main():

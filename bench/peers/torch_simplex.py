@@ -4,14 +4,14 @@ same [1024, 32000] float32 logits (a raw file written by bench/run.sh). Prints m
 
 usage: /usr/bin/python3 bench/peers/torch_simplex.py LOGITS_FILE
 """
-import statistics
 import sys
-import time
 
 import os
 
 import numpy as np
 import torch
+
+from timing import median_ms
 
 torch.set_num_threads(os.cpu_count())  # the same threads our batched kernels use
 
@@ -44,14 +44,6 @@ def entmax_bisect(z, alpha=1.5, n_iter=50):
     return p / p.sum(dim=-1, keepdim=True)
 
 
-def median_ms(fn, repeats):
-    fn()  # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        fn()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
 
 
 def main():
