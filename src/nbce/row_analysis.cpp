@@ -112,6 +112,28 @@ template <Real T> struct Bracket {
   Index size() const { return count_lo - count_hi; }
 };
 
+/// Moves the bracket to the thresholds θ_first..θ_{K−1} just evaluated: thresholds rise and masses
+/// fall, so lo goes to the last θ with mass ≥ top_p and hi to the next. False if none was inside.
+template <Real T>
+bool advance(Bracket<T>& b, const T (&theta)[kThresholds], const double (&mass)[kThresholds],
+             const Index (&count)[kThresholds], double top_p, int first) {
+  bool inside = false;
+  for (int k = first; k < kThresholds; ++k) {
+    if (!(theta[k] > b.lo && theta[k] < b.hi)) continue;
+    inside = true;
+    if (mass[k] >= top_p) {
+      b.lo = theta[k];
+      b.count_lo = count[k];
+    } else {
+      b.hi = theta[k];
+      b.mass_hi = mass[k];
+      b.count_hi = count[k];
+      return true;
+    }
+  }
+  return inside;
+}
+
 /// Narrows the bracket, K thresholds per pass over the tokens (z, p)[0, n) that lie in it (the whole
 /// row, or a compacted bracket with `base` = mass and count of the row above it), until it holds
 /// ≤ target tokens or lo and hi are adjacent values (ties only).
@@ -124,22 +146,7 @@ void narrow(const T* z, const T* p, Index n, double top_p, Bracket<T>& b, Index 
     for (int k = 0; k < kThresholds; ++k)
       theta[k] = T(double(b.lo) + (double(b.hi) - double(b.lo)) * (k + 1) / (kThresholds + 1));
     masses_above(z, p, n, theta, base, mass, count);
-    // Thresholds rise and masses fall: lo moves to the last θ with mass ≥ top_p, hi to the next.
-    bool inside = false;
-    for (int k = 0; k < kThresholds; ++k) {
-      if (!(theta[k] > b.lo && theta[k] < b.hi)) continue;
-      inside = true;
-      if (mass[k] >= top_p) {
-        b.lo = theta[k];
-        b.count_lo = count[k];
-      } else {
-        b.hi = theta[k];
-        b.mass_hi = mass[k];
-        b.count_hi = count[k];
-        break;
-      }
-    }
-    if (!inside) return;
+    if (!advance(b, theta, mass, count, top_p, 0)) return;
   }
 }
 
@@ -236,18 +243,20 @@ template <Real T> Nucleus<T> top_p(const T* z, const T* p, Index n, double top_p
   T theta[kThresholds];
   double mass[kThresholds];
   Index count[kThresholds];
-  const auto mass_at = [&](T lo) {
-    std::fill(std::begin(theta), std::end(theta), lo);
+  // The first pass checks lo and splits [lo, max z] at two more thresholds.
+  const auto first_pass = [&](T lo) {
+    for (int k = 0; k < kThresholds; ++k) theta[k] = T(double(lo) + (double(max_z) - double(lo)) * k / kThresholds);
     masses_above(z, p, n, theta, {0.0, 0}, mass, count);
-    return mass[0];
+    return mass[0] >= top_p;
   };
   T lo = std::min(T(log_norm + std::log((1.0 - top_p_fraction) / double(n))), max_z);
-  if (mass_at(lo) < top_p) {
+  if (!first_pass(lo)) {
     lo = std::nextafter((ConstMapA<T>(z, n) > kNegInf).select(ConstMapA<T>(z, n), max_z).minCoeff(), kNegInf);
-    if (mass_at(lo) < top_p) return all_finite(z, n);  // even all of it does not reach top_p
+    if (!first_pass(lo)) return all_finite(z, n);  // even all of it does not reach top_p
   }
   // Narrow on the whole row, compact the bracket, narrow on the compacted tokens, sort the few left.
   Bracket<T> br{lo, max_z, 0.0, count[0], 0};
+  advance(br, theta, mass, count, top_p, 1);
   narrow(z, p, n, top_p, br, std::max(kFew, n / 64), {0.0, 0});
   const Index m = compact(z, p, n, br.lo, br.hi, s.bracket_z.data(), s.bracket_p.data(), s.bracket_index.data());
   narrow(s.bracket_z.data(), s.bracket_p.data(), m, top_p, br, kFew, {br.mass_hi, br.count_hi});
