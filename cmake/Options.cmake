@@ -1,11 +1,12 @@
 # Compiler settings for our own targets (never imposed on consumers).
 add_library(probspace_options INTERFACE)
+# C++ sources only: CUDA sources get their own flags (cmake/Cuda.cmake).
 target_compile_options(probspace_options INTERFACE
-  -Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion -Werror
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion -Werror>
   # GCC 12 false positive inside its own AVX-512 intrinsics headers (reached through Eigen).
-  -Wno-maybe-uninitialized -Wno-uninitialized)
+  $<$<COMPILE_LANGUAGE:CXX>:-Wno-maybe-uninitialized -Wno-uninitialized>)
 if(PROBSPACE_NATIVE)
-  target_compile_options(probspace_options INTERFACE -march=native)
+  target_compile_options(probspace_options INTERFACE $<$<COMPILE_LANGUAGE:CXX>:-march=native>)
 endif()
 if(PROBSPACE_SANITIZE)
   target_compile_options(probspace_options INTERFACE

@@ -3,6 +3,10 @@
 #include <probspace/core/error.hpp>
 #include <probspace/core/stable.hpp>
 #include <probspace/core/types.hpp>
+#include <probspace/inference/context.hpp>
+#include <probspace/inference/device.hpp>
+#include <probspace/inference/eigen_view.hpp>
+#include <probspace/inference/rows.hpp>
 #include <probspace/io/npy.hpp>
 #include <probspace/nbce/decoder.hpp>
 #include <probspace/nbce/merge.hpp>

@@ -1,0 +1,50 @@
+#pragma once
+// The execution context (owns the CUDA stream on the CUDA backend) and RAII device buffers.
+#include <probspace/inference/device.hpp>
+#include <probspace/inference/view.hpp>
+
+#include <cstddef>
+
+namespace probspace::inference {
+
+class Context {
+public:
+  /// Resolves `device` (see resolve()); a CUDA context creates its own stream.
+  explicit Context(Device device = Device::Auto);
+  ~Context();
+  Context(const Context&) = delete;
+  Context& operator=(const Context&) = delete;
+
+  /// Cpu or Cuda: the backend this context runs on.
+  Device device() const { return device_; }
+  /// The cudaStream_t of a CUDA context (nullptr on the CPU).
+  void* stream() const { return stream_; }
+  /// Waits for the work queued on this context.
+  void synchronize() const;
+
+private:
+  Device device_;
+  void* stream_ = nullptr;
+};
+
+/// A CUDA allocation of n elements of T, freed on destruction (plain cudaMalloc).
+template <class T> class DeviceBuffer {
+public:
+  explicit DeviceBuffer(std::ptrdiff_t n);
+  ~DeviceBuffer();
+  DeviceBuffer(const DeviceBuffer&) = delete;
+  DeviceBuffer& operator=(const DeviceBuffer&) = delete;
+
+  T* data() const { return data_; }
+  std::ptrdiff_t size() const { return size_; }
+  void copy_from_host(const T* host, std::ptrdiff_t n);
+  void copy_to_host(T* host, std::ptrdiff_t n) const;
+  /// A [rows, cols] view over this buffer (rows·cols ≤ size()).
+  RowsView<T> rows(std::ptrdiff_t rows, std::ptrdiff_t cols) const;
+
+private:
+  T* data_ = nullptr;
+  std::ptrdiff_t size_ = 0;
+};
+
+}  // namespace probspace::inference

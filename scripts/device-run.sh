@@ -1,0 +1,21 @@
+#!/usr/bin/env bash
+# On the GPU device machine (no network, no Debian packages): unpack the carried .deb archives of
+# Eigen, Boost, GoogleTest and Google Benchmark into .deps/root, build probspace with CUDA (no
+# solvers, no Ceres), run the CUDA and inference tests and the inference benchmark with its PyTorch
+# peer. Here, first: (cd .deps/debs && apt-get download libeigen3-dev libboost1.74-dev
+# libboost-math1.74-dev libgtest-dev libbenchmark-dev libbenchmark1debian); carry `.deps/debs`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+P=$PWD/.deps/root
+mkdir -p "$P"
+for f in .deps/debs/*.deb; do dpkg -x "$f" "$P"; done
+export LD_LIBRARY_PATH=$P/usr/lib/x86_64-linux-gnu:${LD_LIBRARY_PATH:-}
+nvidia-smi --query-gpu=name,driver_version,memory.total --format=csv,noheader
+cmake -S . -B build/device -G Ninja -DCMAKE_BUILD_TYPE=Release -DPROBSPACE_SOLVERS=OFF -DPROBSPACE_DEMOS=OFF \
+  -DPROBSPACE_CUDA=ON -DPROBSPACE_NATIVE=ON \
+  -DCMAKE_PREFIX_PATH="$P/usr;$P/usr/lib/x86_64-linux-gnu/cmake;$P/usr/share/eigen3/cmake" >/dev/null
+cmake --build build/device -j "$(nproc)" --target test_cuda test_inference bench_inference "$@"
+build/device/tests/test_cuda
+build/device/tests/test_inference
+build/device/bench/bench_inference --benchmark_repetitions=3 --benchmark_report_aggregates_only=true | grep -E "median|Benchmark"
+python3 bench/peers/torch_cuda_rows.py

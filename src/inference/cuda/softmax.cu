@@ -1,0 +1,121 @@
+// Row-wise softmax / log_softmax: one block per row, an online (max, sum) pass with the input check,
+// a block reduction, then one write pass (the row is re-read from L2). float32 accumulation;
+// float32 or bfloat16 input.
+#include "backend.hpp"
+
+#include <probspace/core/error.hpp>
+
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstdint>
+#include <string>
+
+namespace probspace::inference::cuda_backend {
+namespace {
+
+constexpr int kThreads = 512;
+
+__device__ __forceinline__ float load(const float* z, std::ptrdiff_t i) { return z[i]; }
+__device__ __forceinline__ float load(const std::uint16_t* z, std::ptrdiff_t i) {
+  return __uint_as_float(std::uint32_t(z[i]) << 16);
+}
+
+/// Merges the online-softmax states (m, s): s·e^{m} is the partial sum of exp.
+__device__ __forceinline__ void merge(float& m, float& s, float m2, float s2) {
+  const float m_new = fmaxf(m, m2);
+  if (m_new == -INFINITY) return;  // both empty
+  s = s * __expf(m - m_new) + s2 * __expf(m2 - m_new);
+  m = m_new;
+}
+
+template <class In>
+__global__ void __launch_bounds__(kThreads)
+softmax_kernel(const In* __restrict__ z, std::ptrdiff_t cols, std::ptrdiff_t z_stride, float* __restrict__ out,
+               std::ptrdiff_t out_stride, bool log, unsigned long long* bad_row) {
+  const std::ptrdiff_t row = blockIdx.x;
+  const In* zr = z + row * z_stride;
+  float* outr = out + row * out_stride;
+  float m = -INFINITY, s = 0.0f;
+  int bad = 0;
+  for (std::ptrdiff_t i = threadIdx.x; i < cols; i += kThreads) {
+    const float x = load(zr, i);
+    bad |= int(x != x) | int(x == INFINITY);
+    if (x > m) {
+      s = s * __expf(m - x) + 1.0f;
+      m = x;
+    } else if (x > -INFINITY) {
+      s += __expf(x - m);
+    }
+  }
+  // Warp, then block reduction of (m, s, bad).
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    merge(m, s, __shfl_xor_sync(0xffffffffu, m, offset), __shfl_xor_sync(0xffffffffu, s, offset));
+    bad |= __shfl_xor_sync(0xffffffffu, bad, offset);
+  }
+  __shared__ float shared_m[kThreads / 32], shared_s[kThreads / 32];
+  __shared__ int shared_bad[kThreads / 32];
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  if (lane == 0) {
+    shared_m[warp] = m;
+    shared_s[warp] = s;
+    shared_bad[warp] = bad;
+  }
+  __syncthreads();
+  if (warp == 0) {
+    m = lane < kThreads / 32 ? shared_m[lane] : -INFINITY;
+    s = lane < kThreads / 32 ? shared_s[lane] : 0.0f;
+    bad = lane < kThreads / 32 ? shared_bad[lane] : 0;
+    for (int offset = 16; offset > 0; offset >>= 1) {
+      merge(m, s, __shfl_xor_sync(0xffffffffu, m, offset), __shfl_xor_sync(0xffffffffu, s, offset));
+      bad |= __shfl_xor_sync(0xffffffffu, bad, offset);
+    }
+    if (lane == 0) {
+      shared_m[0] = m;
+      shared_s[0] = s;
+      shared_bad[0] = bad | int(m == -INFINITY);
+    }
+  }
+  __syncthreads();
+  m = shared_m[0];
+  s = shared_s[0];
+  if (shared_bad[0]) {
+    if (threadIdx.x == 0) atomicMin(bad_row, static_cast<unsigned long long>(row));
+    return;
+  }
+  const float lse = m + __logf(s), inv_s = 1.0f / s;
+  for (std::ptrdiff_t i = threadIdx.x; i < cols; i += kThreads) {
+    const float x = load(zr, i);
+    outr[i] = log ? x - lse : __expf(x - m) * inv_s;
+  }
+}
+
+void check(cudaError_t status, const char* what) {
+  if (status != cudaSuccess) throw DeviceError(std::string("CUDA ") + what + ": " + cudaGetErrorString(status));
+}
+
+}  // namespace
+
+std::ptrdiff_t softmax_rows(void* stream_ptr, InputType type, const void* z, std::ptrdiff_t rows, std::ptrdiff_t cols,
+                            std::ptrdiff_t z_stride, float* out, std::ptrdiff_t out_stride, bool log) {
+  if (rows == 0) return -1;
+  auto stream = static_cast<cudaStream_t>(stream_ptr);
+  // The first bad row, as an unsigned minimum (all ones = none); a small device allocation per call.
+  unsigned long long* flag = nullptr;
+  check(cudaMallocAsync(reinterpret_cast<void**>(&flag), sizeof *flag, stream), "cudaMallocAsync");
+  check(cudaMemsetAsync(flag, 0xff, sizeof *flag, stream), "cudaMemsetAsync");
+  if (type == InputType::Float32)
+    softmax_kernel<<<unsigned(rows), kThreads, 0, stream>>>(static_cast<const float*>(z), cols, z_stride, out,
+                                                            out_stride, log, flag);
+  else
+    softmax_kernel<<<unsigned(rows), kThreads, 0, stream>>>(static_cast<const std::uint16_t*>(z), cols, z_stride,
+                                                            out, out_stride, log, flag);
+  check(cudaGetLastError(), "softmax kernel launch");
+  unsigned long long first_bad = 0;
+  check(cudaMemcpyAsync(&first_bad, flag, sizeof first_bad, cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync");
+  check(cudaFreeAsync(flag, stream), "cudaFreeAsync");
+  check(cudaStreamSynchronize(stream), "softmax kernel");
+  return first_bad == ~0ull ? -1 : std::ptrdiff_t(first_bad);
+}
+
+}  // namespace probspace::inference::cuda_backend

@@ -1,0 +1,25 @@
+// The CUDA backend when probspace is built without CUDA (PROBSPACE_NO_CUDA): nothing is available,
+// and every entry point reports why.
+#include "cuda/backend.hpp"
+
+#include <probspace/core/error.hpp>
+
+namespace probspace::inference::cuda_backend {
+namespace {
+[[noreturn]] void missing() { throw DeviceError("probspace was built without CUDA (PROBSPACE_CUDA=OFF or no toolkit)"); }
+}  // namespace
+
+bool available() { return false; }
+void* create_stream() { missing(); }
+void destroy_stream(void*) noexcept {}
+void synchronize(void*) { missing(); }
+void* allocate(std::size_t) { missing(); }
+void release(void*) noexcept {}
+void copy_to_device(void*, const void*, std::size_t) { missing(); }
+void copy_to_host(void*, const void*, std::size_t) { missing(); }
+std::ptrdiff_t softmax_rows(void*, InputType, const void*, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, float*,
+                            std::ptrdiff_t, bool) {
+  missing();
+}
+
+}  // namespace probspace::inference::cuda_backend

@@ -1,0 +1,70 @@
+// CPU ↔ CUDA comparison of the row maps (in the manner of ggml's test-backend-ops): max abs and rel
+// error per kernel and input type. Skips when no CUDA device is present (CI).
+#include <probspace/inference/eigen_view.hpp>
+#include <probspace/inference/rows.hpp>
+
+#include "../support/testing.hpp"
+
+namespace probspace::inference {
+namespace {
+
+template <class In> std::vector<In> convert(const RowMatrixX<float>& z) {
+  std::vector<In> out(std::size_t(z.size()));
+  for (Index i = 0; i < z.size(); ++i) {
+    if constexpr (std::is_same_v<In, float>) out[std::size_t(i)] = z.data()[i];
+    else out[std::size_t(i)] = to_bfloat16(z.data()[i]);
+  }
+  return out;
+}
+
+template <class In> void compare(Index rows, Index cols, bool log) {
+  std::mt19937_64 rng(Index(rows * 31 + cols));
+  RowMatrixX<float> z(rows, cols);
+  for (Index r = 0; r < rows; ++r) z.row(r) = probspace::testing::normal_vector<float>(rng, cols, 3.0).transpose();
+  z(0, 0) = -std::numeric_limits<float>::infinity();
+  const std::vector<In> host = convert<In>(z);
+  Context cpu(Device::Cpu), gpu(Device::Cuda);
+  RowMatrixX<float> want(rows, cols), got(rows, cols);
+  const RowsView<const In> zh{host.data(), rows, cols, cols, Memory::Host};
+  log ? log_softmax_rows<In>(cpu, zh, rows_view(want)) : softmax_rows<In>(cpu, zh, rows_view(want));
+  DeviceBuffer<In> zd(rows * cols);
+  DeviceBuffer<float> out(rows * cols);
+  zd.copy_from_host(host.data(), rows * cols);
+  log ? log_softmax_rows<In>(gpu, zd.rows(rows, cols), out.rows(rows, cols))
+      : softmax_rows<In>(gpu, zd.rows(rows, cols), out.rows(rows, cols));
+  out.copy_to_host(got.data(), rows * cols);
+  const float max_abs = (got - want).cwiseAbs().maxCoeff();
+  float max_rel = 0;
+  for (Index i = 0; i < want.size(); ++i)
+    if (std::isfinite(want.data()[i]) && std::abs(want.data()[i]) > 1e-30f)
+      max_rel = std::max(max_rel, std::abs(got.data()[i] - want.data()[i]) / std::abs(want.data()[i]));
+  std::printf("  %-12s %-9s [%ld, %ld]  max abs %.2e  max rel %.2e\n", log ? "log_softmax" : "softmax",
+              std::is_same_v<In, float> ? "float32" : "bfloat16", long(rows), long(cols), double(max_abs), double(max_rel));
+  EXPECT_LT(max_rel, log ? 1e-5f : 2e-5f);
+  EXPECT_EQ(got(0, 0), log ? -std::numeric_limits<float>::infinity() : 0.0f);
+}
+
+TEST(CudaRows, SoftmaxAndLogSoftmaxMatchTheCpuBackend) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or CUDA not compiled in)";
+  for (const auto& [rows, cols] : {std::pair<Index, Index>{1, 1}, {3, 1000}, {64, 32000}, {17, 152064}, {5, 4097}}) {
+    compare<float>(rows, cols, false);
+    compare<float>(rows, cols, true);
+    compare<bfloat16>(rows, cols, false);
+    compare<bfloat16>(rows, cols, true);
+  }
+}
+
+TEST(CudaRows, InvalidRowsAreReportedByIndex) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or CUDA not compiled in)";
+  Context gpu(Device::Cuda);
+  std::vector<float> z(3 * 8, 0.0f);
+  z[2 * 8 + 3] = std::nanf("");
+  DeviceBuffer<float> zd(24), out(24);
+  zd.copy_from_host(z.data(), 24);
+  EXPECT_INVALID_ARGUMENT(softmax_rows<float>(gpu, zd.rows(3, 8), out.rows(3, 8)), "z[2]");
+  RowMatrixX<float> host(3, 8);
+  EXPECT_INVALID_ARGUMENT(softmax_rows<float>(gpu, zd.rows(3, 8), rows_view(host)), "out");
+}
+
+}  // namespace
+}  // namespace probspace::inference
