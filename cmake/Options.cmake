@@ -2,7 +2,8 @@
 add_library(probspace_options INTERFACE)
 # C++ sources only: CUDA sources get their own flags (cmake/Cuda.cmake).
 target_compile_options(probspace_options INTERFACE
-  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion -Werror>
+  $<$<COMPILE_LANGUAGE:CXX>:-Wall -Wextra -Wpedantic -Wshadow -Wconversion -Wno-sign-conversion>
+  $<$<AND:$<COMPILE_LANGUAGE:CXX>,$<BOOL:${PROBSPACE_WERROR}>>:-Werror>
   # GCC 12 false positive inside its own AVX-512 intrinsics headers (reached through Eigen).
   $<$<COMPILE_LANGUAGE:CXX>:-Wno-maybe-uninitialized -Wno-uninitialized>)
 if(PROBSPACE_NATIVE)
