@@ -21,7 +21,7 @@ template <class In> void compare(Index rows, Index cols, bool log) {
   std::mt19937_64 rng(Index(rows * 31 + cols));
   RowMatrixX<float> z(rows, cols);
   for (Index r = 0; r < rows; ++r) z.row(r) = probspace::testing::normal_vector<float>(rng, cols, 3.0).transpose();
-  z(0, 0) = -std::numeric_limits<float>::infinity();
+  if (cols > 1) z(0, 0) = -std::numeric_limits<float>::infinity();  // masked, not the whole row
   const std::vector<In> host = convert<In>(z);
   Context cpu(Device::Cpu), gpu(Device::Cuda);
   RowMatrixX<float> want(rows, cols), got(rows, cols);
@@ -41,7 +41,7 @@ template <class In> void compare(Index rows, Index cols, bool log) {
   std::printf("  %-12s %-9s [%ld, %ld]  max abs %.2e  max rel %.2e\n", log ? "log_softmax" : "softmax",
               std::is_same_v<In, float> ? "float32" : "bfloat16", long(rows), long(cols), double(max_abs), double(max_rel));
   EXPECT_LT(max_rel, log ? 1e-5f : 2e-5f);
-  EXPECT_EQ(got(0, 0), log ? -std::numeric_limits<float>::infinity() : 0.0f);
+  if (cols > 1) EXPECT_EQ(got(0, 0), log ? -std::numeric_limits<float>::infinity() : 0.0f);
 }
 
 TEST(CudaRows, SoftmaxAndLogSoftmaxMatchTheCpuBackend) {
