@@ -41,7 +41,9 @@ template <class In> void compare(Index rows, Index cols, bool log) {
   std::printf("  %-12s %-9s [%ld, %ld]  max abs %.2e  max rel %.2e\n", log ? "log_softmax" : "softmax",
               std::is_same_v<In, float> ? "float32" : "bfloat16", long(rows), long(cols), double(max_abs), double(max_rel));
   EXPECT_LT(max_rel, log ? 1e-5f : 2e-5f);
-  if (cols > 1) EXPECT_EQ(got(0, 0), log ? -std::numeric_limits<float>::infinity() : 0.0f);
+  if (cols > 1) {
+    EXPECT_EQ(got(0, 0), log ? -std::numeric_limits<float>::infinity() : 0.0f);
+  }
 }
 
 TEST(CudaRows, SoftmaxAndLogSoftmaxMatchTheCpuBackend) {
