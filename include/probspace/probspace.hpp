@@ -12,3 +12,8 @@
 #include <probspace/simplex/softmax.hpp>
 #include <probspace/simplex/sparsemax.hpp>
 #include <probspace/simplex/threshold.hpp>
+#include <probspace/embedding/closed_form.hpp>
+#include <probspace/embedding/moments.hpp>
+#include <probspace/embedding/monte_carlo.hpp>
+#include <probspace/embedding/parametrisation.hpp>
+#include <probspace/embedding/transforms.hpp>
