@@ -12,14 +12,13 @@ using probspace::Index;
 using probspace::embedding::Parametrisation;
 
 void BM_EstimateInitialLoss(benchmark::State& state) {
-  probspace::embedding::MonteCarloOptions o;
-  o.n = 32000;
-  o.d = 4096;
-  o.sigma = 0.02;
-  o.parametrisation = static_cast<Parametrisation>(state.range(0));
-  o.tables = 1;
-  o.inputs_per_table = state.range(1);
-  o.seed = 1;
+  probspace::embedding::MonteCarloOptions o{.n = 32000,
+                                            .d = 4096,
+                                            .sigma = 0.02,
+                                            .parametrisation = static_cast<Parametrisation>(state.range(0)),
+                                            .tables = 1,
+                                            .inputs_per_table = state.range(1),
+                                            .seed = 1};
   for (auto _ : state) {
     const auto r = probspace::embedding::estimate_initial_loss(o);
     benchmark::DoNotOptimize(r.mean_loss);

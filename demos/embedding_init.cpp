@@ -33,13 +33,7 @@ double tolerance(const MonteCarloResult& r) { return 4 * r.standard_error + 0.01
 /// Adds one row per σ of `sigmas` for parametrisation p; returns the worst |MC − refined| − tolerance.
 double add_rows(Table& table, Index n, Index d, Parametrisation p, const std::vector<std::string>& labels,
                 const std::vector<double>& sigmas, Index tables, Index inputs, std::uint64_t seed) {
-  MonteCarloOptions o;
-  o.n = n;
-  o.d = d;
-  o.parametrisation = p;
-  o.tables = tables;
-  o.inputs_per_table = inputs;
-  o.seed = seed;
+  const MonteCarloOptions o{.n = n, .d = d, .parametrisation = p, .tables = tables, .inputs_per_table = inputs, .seed = seed};
   const auto results = estimate_initial_loss(o, sigmas);
   double worst = -INFINITY;
   for (std::size_t k = 0; k < sigmas.size(); ++k) {
@@ -100,13 +94,7 @@ int run(const DemoContext& ctx) {
   for (int k = 0; k <= 28; ++k) sigmas.push_back(0.002 * std::pow(2.0, k / 4.0));  // dσ from 0.5 to 66
   std::vector<std::vector<MonteCarloResult>> mc;
   for (const auto p : kAll) {
-    MonteCarloOptions o;
-    o.n = n;
-    o.d = d;
-    o.parametrisation = p;
-    o.tables = 2;
-    o.inputs_per_table = 1000;
-    o.seed = 7;
+    const MonteCarloOptions o{.n = n, .d = d, .parametrisation = p, .tables = 2, .inputs_per_table = 1000, .seed = 7};
     mc.push_back(estimate_initial_loss(o, sigmas));
   }
   std::vector<std::vector<double>> rows;

@@ -23,14 +23,7 @@ std::vector<double> rule_sigmas(Index n, Index d) {
 }
 
 MonteCarloOptions options(Index n, Index d, Parametrisation p, Index tables, Index inputs, std::uint64_t seed) {
-  MonteCarloOptions o;
-  o.n = n;
-  o.d = d;
-  o.parametrisation = p;
-  o.tables = tables;
-  o.inputs_per_table = inputs;
-  o.seed = seed;
-  return o;
+  return {.n = n, .d = d, .parametrisation = p, .tables = tables, .inputs_per_table = inputs, .seed = seed};
 }
 
 // Under ASan+UBSan (CI) the GEMMs run 20–40× slower: the tests keep their shape with a quarter of
