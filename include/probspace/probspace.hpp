@@ -3,6 +3,11 @@
 #include <probspace/core/error.hpp>
 #include <probspace/core/stable.hpp>
 #include <probspace/core/types.hpp>
+#include <probspace/embedding/closed_form.hpp>
+#include <probspace/embedding/moments.hpp>
+#include <probspace/embedding/monte_carlo.hpp>
+#include <probspace/embedding/parametrisation.hpp>
+#include <probspace/embedding/transforms.hpp>
 #include <probspace/inference/context.hpp>
 #include <probspace/inference/device.hpp>
 #include <probspace/inference/eigen_view.hpp>
@@ -14,6 +19,13 @@
 #include <probspace/nbce/sampling.hpp>
 #include <probspace/nbce/synthetic.hpp>
 #include <probspace/nbce/truncation.hpp>
+#include <probspace/rope/attention.hpp>
+#include <probspace/rope/decay.hpp>
+#include <probspace/rope/frequencies.hpp>
+#include <probspace/rope/layout.hpp>
+#include <probspace/rope/log_n.hpp>
+#include <probspace/rope/rotation.hpp>
+#include <probspace/rope/schemes.hpp>
 #include <probspace/simplex/batched.hpp>
 #include <probspace/simplex/entmax.hpp>
 #include <probspace/simplex/jacobian.hpp>
@@ -23,10 +35,3 @@
 #include <probspace/simplex/softmax.hpp>
 #include <probspace/simplex/sparsemax.hpp>
 #include <probspace/simplex/threshold.hpp>
-#include <probspace/rope/attention.hpp>
-#include <probspace/rope/decay.hpp>
-#include <probspace/rope/frequencies.hpp>
-#include <probspace/rope/layout.hpp>
-#include <probspace/rope/log_n.hpp>
-#include <probspace/rope/rotation.hpp>
-#include <probspace/rope/schemes.hpp>
