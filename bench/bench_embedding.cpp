@@ -18,23 +18,26 @@ void BM_EstimateInitialLoss(benchmark::State& state) {
                                             .parametrisation = static_cast<Parametrisation>(state.range(0)),
                                             .tables = 1,
                                             .inputs_per_table = state.range(1),
+                                            .targets_per_input = state.range(2),
                                             .seed = 1};
   for (auto _ : state) {
     const auto r = probspace::embedding::estimate_initial_loss(o);
     benchmark::DoNotOptimize(r.mean_loss);
     ++o.seed;
   }
-  state.SetLabel(std::string(to_string(o.parametrisation)));
-  state.SetItemsProcessed(state.iterations() * o.tables * o.inputs_per_table);
+  state.SetLabel(std::string(to_string(o.parametrisation)) + ", " + std::to_string(o.inputs_per_table) + " inputs x " +
+                 std::to_string(o.targets_per_input) + " targets");
+  state.SetItemsProcessed(state.iterations() * o.tables * o.inputs_per_table * o.targets_per_input);  // pairs
 }
 
 BENCHMARK(BM_EstimateInitialLoss)
-    ->Args({int(Parametrisation::Tied), 1000})
-    ->Args({int(Parametrisation::Untied), 1000})
-    ->Args({int(Parametrisation::TiedSwap), 1000})
+    ->Args({int(Parametrisation::Tied), 1000, 1})
+    ->Args({int(Parametrisation::Untied), 1000, 1})
+    ->Args({int(Parametrisation::TiedSwap), 1000, 1})
+    ->Args({int(Parametrisation::Tied), 100, 100})  // 10⁴ pairs from 100 inputs
     ->Unit(benchmark::kSecond)
     ->UseRealTime();
-BENCHMARK(BM_EstimateInitialLoss)->Args({int(Parametrisation::Tied), 10000})->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
+BENCHMARK(BM_EstimateInitialLoss)->Args({int(Parametrisation::Tied), 10000, 1})->Iterations(1)->Unit(benchmark::kSecond)->UseRealTime();
 
 }  // namespace
 

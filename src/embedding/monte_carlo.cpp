@@ -58,11 +58,13 @@ void check(const MonteCarloOptions& o, std::span<const double> sigmas) {
           "must be in [1, n = ", o.n, "], got ", o.inputs_per_table);
   require(o.tables * o.inputs_per_table >= 2, fn, "inputs_per_table",
           "times tables must be >= 2 (a standard error needs two samples), got ", o.tables * o.inputs_per_table);
+  require(o.targets_per_input >= 1, fn, "targets_per_input", "must be >= 1, got ", o.targets_per_input);
   require(o.confidence > 0 && o.confidence < 1, fn, "confidence", "must be in (0, 1), got ", o.confidence);
   require(o.threads >= 0, fn, "threads", "must be >= 0 (0: the OpenMP default), got ", o.threads);
 }
 
-/// Table t: per input i < m, sample[i] at σ = 1 and loss[i·S + s] at σ = sigmas[s].
+/// Table t: per input i < m, sample[i] at σ = 1 and loss[i·S + s] at σ = sigmas[s] (the mean over
+/// the input's targets).
 void run_table(const MonteCarloOptions& o, std::span<const double> sigmas, Index t, int threads,
                RowMatrixX<float>& g, RowMatrixX<float>& g_out, InputSample* sample, double* loss) {
   const Index n = o.n, d = o.d, m = o.inputs_per_table, count = Index(sigmas.size());
@@ -72,12 +74,14 @@ void run_table(const MonteCarloOptions& o, std::span<const double> sigmas, Index
   const RowMatrixX<float> p = o.parametrisation == Parametrisation::TiedOrthogonal
                                   ? haar_orthogonal<float>(d, key(kStreamProjection))
                                   : RowMatrixX<float>();
-  std::vector<Index> target(static_cast<std::size_t>(m));
+  const Index k_targets = o.targets_per_input;
+  std::vector<Index> target(static_cast<std::size_t>(m * k_targets));  // input i: [i·K, (i+1)·K)
   kernels::Xoshiro256 rng(key(kStreamTargets));
-  for (Index i = 0; i < m; ++i) {
-    const Index j = rng.below(n - 1);  // uniform on {0..n−1} \ {i}
-    target[std::size_t(i)] = j + (j >= i);
-  }
+  for (Index i = 0; i < m; ++i)
+    for (Index k = 0; k < k_targets; ++k) {
+      const Index j = rng.below(n - 1);  // uniform on {0..n−1} \ {i}
+      target[std::size_t(i * k_targets + k)] = j + (j >= i);
+    }
   const RowMatrixX<float>& output = o.parametrisation == Parametrisation::Untied ? g_out : g;
   const Index blocks = (m + kInputBlock - 1) / kInputBlock;
 
@@ -103,7 +107,9 @@ void run_table(const MonteCarloOptions& o, std::span<const double> sigmas, Index
         const Index i = first + r;
         const float* z = logits.row(r).data();
         const float max = float(chunked_sum(z, n, [](const auto& c) { return double(c.maxCoeff()); }, kMax));
-        const double z_target = double(z[target[std::size_t(i)]]);
+        double z_target = 0;  // the mean target logit over the input's K targets
+        for (Index k = 0; k < k_targets; ++k) z_target += double(z[target[std::size_t(i * k_targets + k)]]);
+        z_target /= double(k_targets);
         for (Index s = 0; s < count; ++s) {  // at σ the logits are σz: LSE = σ·max + log Σ e^{σ(z − max)}
           const double sigma = sigmas[std::size_t(s)];
           const float scale = float(sigma);
@@ -157,6 +163,7 @@ std::vector<MonteCarloResult> estimate_initial_loss(const MonteCarloOptions& o, 
     for (Index k = 0; k < samples; ++k) ss += (loss[k * count + s] - mean) * (loss[k * count + s] - mean);
     auto& r = results[std::size_t(s)];
     r.samples = samples;
+    r.pairs = samples * o.targets_per_input;
     r.mean_loss = mean;
     r.standard_error = std::sqrt(ss / (n_samples - 1) / n_samples);
     r.ci_low = mean - z * r.standard_error;

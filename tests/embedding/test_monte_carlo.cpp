@@ -212,6 +212,26 @@ TEST(EmbeddingMonteCarlo, ConfidenceInterval) {
   EXPECT_EQ(r99.samples, 600);
 }
 
+// Several targets per input: the same estimand (the per-input mean over uniform targets), so the
+// estimate agrees with second_order within its interval, with one GEMM row serving K pairs; with
+// K = 1 it is the one-target estimator exactly.
+TEST(EmbeddingMonteCarlo, SeveralTargetsPerInput) {
+  for (const auto p : kAll) {
+    auto o = options(4000, 128, p, 1, 300 / kSampleDivisor, 77);
+    const auto one = estimate_initial_loss(o);
+    o.targets_per_input = 1;
+    EXPECT_EQ(estimate_initial_loss(o).mean_loss, one.mean_loss);
+    o.targets_per_input = 50;
+    const auto many = estimate_initial_loss(o);
+    EXPECT_EQ(many.samples, one.samples);
+    EXPECT_EQ(many.pairs, 50 * one.pairs);
+    const auto f = predicted_initial_loss(p, o.n, o.d, o.sigma);
+    EXPECT_NEAR(many.mean_loss, f.second_order, many.ci_high - many.mean_loss + 1e-4) << to_string(p);
+    // Averaging K target logits divides their share of each input's variance (Var z_j = dσ²) by K.
+    EXPECT_LT(many.standard_error, one.standard_error) << to_string(p);
+  }
+}
+
 TEST(EmbeddingMonteCarlo, RejectsBadInput) {
   const auto good = options(100, 16, Parametrisation::Tied, 1, 10, 0);
   const auto with = [&](auto change) {
@@ -239,6 +259,7 @@ TEST(EmbeddingMonteCarlo, RejectsBadInput) {
   EXPECT_INVALID_ARGUMENT(estimate_initial_loss(with([](auto& o) { o.confidence = 1; })), "confidence");
   EXPECT_INVALID_ARGUMENT(estimate_initial_loss(with([](auto& o) { o.confidence = 0; })), "confidence");
   EXPECT_INVALID_ARGUMENT(estimate_initial_loss(with([](auto& o) { o.threads = -1; })), "threads");
+  EXPECT_INVALID_ARGUMENT(estimate_initial_loss(with([](auto& o) { o.targets_per_input = 0; })), "targets_per_input");
   EXPECT_INVALID_ARGUMENT(estimate_initial_loss(good, std::vector<double>{}), "sigmas");
   EXPECT_INVALID_ARGUMENT(estimate_initial_loss(good, std::vector<double>{0.02, 0.0}), "sigma");
   EXPECT_NO_THROW(estimate_initial_loss(with([](auto& o) {

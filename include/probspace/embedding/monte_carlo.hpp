@@ -15,16 +15,22 @@ struct MonteCarloOptions {
   double sigma = 0.02; ///< entries of W (and of V when untied) are N(0, σ²), σ > 0
   Parametrisation parametrisation = Parametrisation::Tied;
   Index tables = 10;             ///< independent tables W (with their V or P), ≥ 1
-  Index inputs_per_table = 2000; ///< inputs i per table, 1 ≤ · ≤ n; each gets one target j ≠ i
+  Index inputs_per_table = 2000; ///< inputs i per table, 1 ≤ · ≤ n
+  /// Targets j ≠ i drawn per input (with replacement). The logits of an input serve all of its
+  /// targets, so K targets cost one GEMM row: many pairs for little time. ≥ 1.
+  Index targets_per_input = 1;
   std::uint64_t seed = 0;        ///< every table, projection and target is a function of (seed, index)
   double confidence = 0.99;      ///< level of the normal confidence interval, in (0, 1)
   int threads = 0;               ///< OpenMP threads; 0 = the OpenMP default. Results do not depend on it.
 };
 
 struct MonteCarloResult {
-  Index samples = 0;            ///< tables × inputs_per_table (input, target) pairs
+  Index samples = 0;            ///< tables × inputs_per_table inputs (the independent units)
+  Index pairs = 0;              ///< samples × targets_per_input (input, target) pairs
   double mean_loss = 0;         ///< mean of LSE_k z_k − z_j over the pairs
-  double standard_error = 0;    ///< sample sd / √samples (pairs treated as independent, as in §6)
+  /// sd of the per-input mean losses / √samples: inputs are the independent units (with one target
+  /// each, the pairs treated as independent, as in §6).
+  double standard_error = 0;
   double ci_low = 0, ci_high = 0;  ///< mean ∓ z_{(1+confidence)/2} · standard_error
   double self_logit_mean = 0;   ///< sample mean of z_i
   double self_logit_std = 0;    ///< sample sd of z_i
