@@ -16,10 +16,33 @@ namespace {
 
 constexpr int kThreads = 512;
 
-__device__ __forceinline__ float load(const float* z, std::ptrdiff_t i) { return z[i]; }
-__device__ __forceinline__ float load(const std::uint16_t* z, std::ptrdiff_t i) {
-  return __uint_as_float(std::uint32_t(z[i]) << 16);
-}
+/// VEC consecutive inputs widened to float: one 16-byte load when the row allows (VEC = 4 floats or
+/// 8 bfloat16), else VEC = 1.
+template <class In, int VEC> struct Loader;
+template <> struct Loader<float, 1> {
+  __device__ static void load(const float* z, std::ptrdiff_t i, float* x) { x[0] = z[i]; }
+};
+template <> struct Loader<float, 4> {
+  __device__ static void load(const float* z, std::ptrdiff_t i, float* x) {
+    const float4 v = *reinterpret_cast<const float4*>(z + i);
+    x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
+  }
+};
+template <> struct Loader<std::uint16_t, 1> {
+  __device__ static void load(const std::uint16_t* z, std::ptrdiff_t i, float* x) {
+    x[0] = __uint_as_float(std::uint32_t(z[i]) << 16);
+  }
+};
+template <> struct Loader<std::uint16_t, 8> {
+  __device__ static void load(const std::uint16_t* z, std::ptrdiff_t i, float* x) {
+    const uint4 v = *reinterpret_cast<const uint4*>(z + i);
+    const std::uint32_t w[4] = {v.x, v.y, v.z, v.w};
+    for (int k = 0; k < 4; ++k) {
+      x[2 * k] = __uint_as_float(w[k] << 16);
+      x[2 * k + 1] = __uint_as_float(w[k] & 0xffff0000u);
+    }
+  }
+};
 
 /// Merges the online-softmax states (m, s): s·e^{m} is the partial sum of exp.
 __device__ __forceinline__ void merge(float& m, float& s, float m2, float s2) {
@@ -29,7 +52,7 @@ __device__ __forceinline__ void merge(float& m, float& s, float m2, float s2) {
   m = m_new;
 }
 
-template <class In>
+template <class In, int VEC>
 __global__ void __launch_bounds__(kThreads)
 softmax_kernel(const In* __restrict__ z, std::ptrdiff_t cols, std::ptrdiff_t z_stride, float* __restrict__ out,
                std::ptrdiff_t out_stride, bool log, unsigned long long* bad_row) {
@@ -38,15 +61,22 @@ softmax_kernel(const In* __restrict__ z, std::ptrdiff_t cols, std::ptrdiff_t z_s
   float* outr = out + row * out_stride;
   float m = -INFINITY, s = 0.0f;
   int bad = 0;
-  for (std::ptrdiff_t i = threadIdx.x; i < cols; i += kThreads) {
-    const float x = load(zr, i);
-    bad |= int(x != x) | int(x == INFINITY);
-    if (x > m) {
-      s = s * __expf(m - x) + 1.0f;
-      m = x;
-    } else if (x > -INFINITY) {
-      s += __expf(x - m);
+  float x[VEC];
+  for (std::ptrdiff_t i = std::ptrdiff_t(threadIdx.x) * VEC; i < cols; i += kThreads * VEC) {
+    Loader<In, VEC>::load(zr, i, x);
+    float local = -INFINITY;
+#pragma unroll
+    for (int k = 0; k < VEC; ++k) {
+      bad |= int(x[k] != x[k]) | int(x[k] == INFINITY);
+      local = fmaxf(local, x[k]);
     }
+    if (local == -INFINITY) continue;  // all masked
+    const float m_new = fmaxf(m, local);
+    float part = 0.0f;
+#pragma unroll
+    for (int k = 0; k < VEC; ++k) part += __expf(x[k] - m_new);
+    s = s * __expf(m - m_new) + part;
+    m = m_new;
   }
   // Warp, then block reduction of (m, s, bad).
   for (int offset = 16; offset > 0; offset >>= 1) {
@@ -84,10 +114,26 @@ softmax_kernel(const In* __restrict__ z, std::ptrdiff_t cols, std::ptrdiff_t z_s
     return;
   }
   const float lse = m + __logf(s), inv_s = 1.0f / s;
-  for (std::ptrdiff_t i = threadIdx.x; i < cols; i += kThreads) {
-    const float x = load(zr, i);
-    outr[i] = log ? x - lse : __expf(x - m) * inv_s;
+  for (std::ptrdiff_t i = std::ptrdiff_t(threadIdx.x) * VEC; i < cols; i += kThreads * VEC) {
+    Loader<In, VEC>::load(zr, i, x);
+    float y[VEC];
+#pragma unroll
+    for (int k = 0; k < VEC; ++k) y[k] = log ? x[k] - lse : __expf(x[k] - m) * inv_s;
+    if constexpr (VEC == 1) {
+      outr[i] = y[0];
+    } else {
+#pragma unroll
+      for (int k = 0; k < VEC; k += 4)
+        *reinterpret_cast<float4*>(outr + i + k) = make_float4(y[k], y[k + 1], y[k + 2], y[k + 3]);
+    }
   }
+}
+
+/// Whether rows of `cols` elements at these strides allow 16-byte accesses of VEC inputs.
+bool vectorisable(const void* z, std::ptrdiff_t cols, std::ptrdiff_t z_stride, const float* out,
+                  std::ptrdiff_t out_stride, int vec) {
+  return cols % vec == 0 && z_stride % vec == 0 && out_stride % 4 == 0 && reinterpret_cast<std::uintptr_t>(z) % 16 == 0 &&
+         reinterpret_cast<std::uintptr_t>(out) % 16 == 0;
 }
 
 void check(cudaError_t status, const char* what) {
@@ -104,12 +150,18 @@ std::ptrdiff_t softmax_rows(void* stream_ptr, InputType type, const void* z, std
   unsigned long long* flag = nullptr;
   check(cudaMallocAsync(reinterpret_cast<void**>(&flag), sizeof *flag, stream), "cudaMallocAsync");
   check(cudaMemsetAsync(flag, 0xff, sizeof *flag, stream), "cudaMemsetAsync");
-  if (type == InputType::Float32)
-    softmax_kernel<<<unsigned(rows), kThreads, 0, stream>>>(static_cast<const float*>(z), cols, z_stride, out,
-                                                            out_stride, log, flag);
-  else
-    softmax_kernel<<<unsigned(rows), kThreads, 0, stream>>>(static_cast<const std::uint16_t*>(z), cols, z_stride,
-                                                            out, out_stride, log, flag);
+  const auto launch = [&](auto kernel, const auto* input) {
+    kernel<<<unsigned(rows), kThreads, 0, stream>>>(input, cols, z_stride, out, out_stride, log, flag);
+  };
+  if (type == InputType::Float32) {
+    const auto* zf = static_cast<const float*>(z);
+    if (vectorisable(z, cols, z_stride, out, out_stride, 4)) launch(softmax_kernel<float, 4>, zf);
+    else launch(softmax_kernel<float, 1>, zf);
+  } else {
+    const auto* zb = static_cast<const std::uint16_t*>(z);
+    if (vectorisable(z, cols, z_stride, out, out_stride, 8)) launch(softmax_kernel<std::uint16_t, 8>, zb);
+    else launch(softmax_kernel<std::uint16_t, 1>, zb);
+  }
   check(cudaGetLastError(), "softmax kernel launch");
   unsigned long long first_bad = 0;
   check(cudaMemcpyAsync(&first_bad, flag, sizeof first_bad, cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync");
