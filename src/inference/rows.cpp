@@ -46,7 +46,8 @@ template <class In> void rows_map(Context& context, RowsView<const In> z, RowsVi
   if (context.device() == Device::Cuda) {
     const auto type = std::is_same_v<In, float> ? cuda_backend::InputType::Float32 : cuda_backend::InputType::BFloat16;
     const std::ptrdiff_t bad =
-        cuda_backend::softmax_rows(context.stream(), type, z.data, z.rows, z.cols, z.stride, out.data, out.stride, log);
+        cuda_backend::softmax_rows(context.stream(), context.device_flag(), type, z.data, z.rows, z.cols, z.stride,
+                                   out.data, out.stride, log);
     require(bad < 0, fn, kernels::row_name("z", bad), "holds NaN or +inf, or only -inf");
     return;
   }

@@ -21,10 +21,13 @@ public:
   void* stream() const { return stream_; }
   /// Waits for the work queued on this context.
   void synchronize() const;
+  /// One 8-byte device word the kernels report through (CUDA contexts; nullptr on the CPU).
+  void* device_flag() const { return flag_; }
 
 private:
   Device device_;
   void* stream_ = nullptr;
+  void* flag_ = nullptr;
 };
 
 /// A CUDA allocation of n elements of T, freed on destruction (plain cudaMalloc).

@@ -19,7 +19,8 @@ enum class InputType { Float32, BFloat16 };
 
 /// Row-wise softmax (log = false) or log_softmax of [rows, cols] logits into float32; returns the
 /// first row holding NaN or +inf or only −inf, or −1 (the call waits for the stream to read that).
-std::ptrdiff_t softmax_rows(void* stream, InputType type, const void* z, std::ptrdiff_t rows, std::ptrdiff_t cols,
-                            std::ptrdiff_t z_stride, float* out, std::ptrdiff_t out_stride, bool log);
+/// `flag` is one device word of the context's (8 bytes), used for that report.
+std::ptrdiff_t softmax_rows(void* stream, void* flag, InputType type, const void* z, std::ptrdiff_t rows,
+                            std::ptrdiff_t cols, std::ptrdiff_t z_stride, float* out, std::ptrdiff_t out_stride, bool log);
 
 }  // namespace probspace::inference::cuda_backend
