@@ -2,7 +2,9 @@
 // GB/s of (read + write) bytes, so the figure compares directly with a copy. CUDA cases are skipped
 // without a device. Wall time per call includes the stream synchronisation of each call.
 #include <probspace/inference/eigen_view.hpp>
+#include <probspace/inference/rope_apply.hpp>
 #include <probspace/inference/rows.hpp>
+#include <probspace/rope/rotation.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -64,6 +66,52 @@ void args(benchmark::internal::Benchmark* b) {
 }
 BENCHMARK(BM_Rows<float>)->Apply(args)->Unit(benchmark::kMillisecond)->UseRealTime();
 BENCHMARK(BM_Rows<bfloat16>)->Apply(args)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// RoPE apply in place on [4096 tokens, 32 heads · 128] (half layout, full rotary), table of 8192
+/// positions; bytes = read + write of x.
+template <class T> void BM_RopeApply(benchmark::State& state) {
+  const auto device = static_cast<Device>(state.range(0));
+  if (device == Device::Cuda && !cuda_available()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  constexpr Index tokens = 4096, heads = 32, head_dim = 128, length = 8192;
+  const probspace::rope::RotaryEmbedding embedding(probspace::rope::default_inv_freq(head_dim, 1e4),
+                                                   probspace::rope::Layout::Half);
+  const auto table = probspace::rope::cos_sin_table<float>(embedding, length);
+  auto host = logits<T>(tokens, heads * head_dim);
+  std::vector<std::int32_t> positions(tokens);
+  for (Index t = 0; t < tokens; ++t) positions[std::size_t(t)] = std::int32_t(t);
+  Context context(device);
+  RowsView<T> x{host.data(), tokens, heads * head_dim, heads * head_dim, Memory::Host};
+  RowsView<const float> c = rows_view(table.cos), s = rows_view(table.sin);
+  const std::int32_t* p = positions.data();
+  std::unique_ptr<DeviceBuffer<T>> xd;
+  std::unique_ptr<DeviceBuffer<float>> cd, sd;
+  std::unique_ptr<DeviceBuffer<std::int32_t>> pd;
+  if (device == Device::Cuda) {
+    xd = std::make_unique<DeviceBuffer<T>>(tokens * heads * head_dim);
+    cd = std::make_unique<DeviceBuffer<float>>(table.cos.size());
+    sd = std::make_unique<DeviceBuffer<float>>(table.sin.size());
+    pd = std::make_unique<DeviceBuffer<std::int32_t>>(tokens);
+    xd->copy_from_host(host.data(), tokens * heads * head_dim);
+    cd->copy_from_host(table.cos.data(), table.cos.size());
+    sd->copy_from_host(table.sin.data(), table.sin.size());
+    pd->copy_from_host(positions.data(), tokens);
+    x = xd->rows(tokens, heads * head_dim);
+    c = cd->rows(length, head_dim / 2);
+    s = sd->rows(length, head_dim / 2);
+    p = pd->data();
+  }
+  for (auto _ : state) {
+    rope_apply<T>(context, x, p, c, s, head_dim, RopeLayout::Half);
+    context.synchronize();
+  }
+  state.SetLabel(std::string(to_string(device)) + " rope_apply " + (std::is_same_v<T, float> ? "float32" : "bfloat16"));
+  state.SetBytesProcessed(state.iterations() * tokens * heads * head_dim * Index(2 * sizeof(T)));
+}
+BENCHMARK(BM_RopeApply<float>)->Arg(int(Device::Cpu))->Arg(int(Device::Cuda))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_RopeApply<bfloat16>)->Arg(int(Device::Cpu))->Arg(int(Device::Cuda))->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 

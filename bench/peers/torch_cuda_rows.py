@@ -1,7 +1,9 @@
 #!/usr/bin/python3
 """PyTorch GPU peer for bench_inference: torch.softmax / log_softmax over [4096, 32000] float32 and
-bfloat16 on the GPU, and a device copy of the same bytes, timed with CUDA events (median of 50).
-Prints milliseconds and GB/s of (read + write) bytes, as bench_inference counts them.
+bfloat16 on the GPU, a device copy of the same bytes, and the HF-style RoPE apply
+(x·cos + rotate_half(x)·sin, written back into x) on [4096 tokens, 32 heads, 128], timed with CUDA
+events (median of 50). Prints milliseconds and GB/s of (read + write) bytes, as bench_inference
+counts them.
 """
 import statistics
 
@@ -34,6 +36,23 @@ def main():
             ms = median_ms(fn)
             nbytes = 2 * z.numel() * z.element_size() if name.startswith("copy") else read_write
             print(f"  {str(dtype):15s} {name:18s} {ms:8.3f} ms  {nbytes / ms / 1e6:8.1f} GB/s")
+
+    tokens, heads, dim, length = 4096, 32, 128, 8192
+    inv_freq = 1.0 / (10000 ** (torch.arange(0, dim, 2, dtype=torch.float64, device="cuda") / dim))
+    angles = torch.arange(length, dtype=torch.float64, device="cuda")[:, None] * inv_freq[None, :]
+    cos_t, sin_t = angles.cos().float(), angles.sin().float()
+    positions = torch.arange(tokens, device="cuda")
+    for dtype in (torch.float32, torch.bfloat16):
+        x = torch.randn(tokens, heads, dim, device="cuda", generator=g).to(dtype)
+
+        def rope():
+            c = torch.cat([cos_t[positions], cos_t[positions]], dim=-1)[:, None, :].to(dtype)
+            s = torch.cat([sin_t[positions], sin_t[positions]], dim=-1)[:, None, :].to(dtype)
+            rotated = torch.cat([-x[..., dim // 2:], x[..., : dim // 2]], dim=-1)
+            x.copy_(x * c + rotated * s)
+
+        ms = median_ms(rope)
+        print(f"  {str(dtype):15s} {'RoPE apply (HF)':18s} {ms:8.3f} ms  {2 * x.numel() * x.element_size() / ms / 1e6:8.1f} GB/s")
 
 
 if __name__ == "__main__":

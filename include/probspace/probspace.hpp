@@ -11,6 +11,7 @@
 #include <probspace/inference/context.hpp>
 #include <probspace/inference/device.hpp>
 #include <probspace/inference/eigen_view.hpp>
+#include <probspace/inference/rope_apply.hpp>
 #include <probspace/inference/rows.hpp>
 #include <probspace/io/npy.hpp>
 #include <probspace/nbce/decoder.hpp>

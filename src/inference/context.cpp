@@ -66,5 +66,6 @@ template <class T> RowsView<T> DeviceBuffer<T>::rows(std::ptrdiff_t rows, std::p
 
 template class DeviceBuffer<float>;
 template class DeviceBuffer<bfloat16>;
+template class DeviceBuffer<std::int32_t>;
 
 }  // namespace probspace::inference

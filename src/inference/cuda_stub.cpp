@@ -22,4 +22,9 @@ std::ptrdiff_t softmax_rows(void*, void*, InputType, const void*, std::ptrdiff_t
   missing();
 }
 
+std::ptrdiff_t rope_apply(void*, void*, InputType, void*, std::ptrdiff_t, std::ptrdiff_t, int, int, int,
+                          const std::int32_t*, const float*, const float*, std::ptrdiff_t, std::ptrdiff_t, bool) {
+  missing();
+}
+
 }  // namespace probspace::inference::cuda_backend

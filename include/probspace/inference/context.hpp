@@ -4,6 +4,7 @@
 #include <probspace/inference/view.hpp>
 
 #include <cstddef>
+#include <cstdint>
 
 namespace probspace::inference {
 
@@ -30,7 +31,8 @@ private:
   void* flag_ = nullptr;
 };
 
-/// A CUDA allocation of n elements of T, freed on destruction (plain cudaMalloc).
+/// A CUDA allocation of n elements of T (float, bfloat16 or std::int32_t), freed on destruction (plain
+/// cudaMalloc).
 template <class T> class DeviceBuffer {
 public:
   explicit DeviceBuffer(std::ptrdiff_t n);
