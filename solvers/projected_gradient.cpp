@@ -19,9 +19,11 @@ void projected_step(const VectorX<double>& y, const VectorX<double>& g, double e
   simplex::project_simplex(out, out);
 }
 
-bool euclidean_sufficient_decrease(double y_value, const VectorX<double>& y, const VectorX<double>& g,
-                                   double candidate_value, const VectorX<double>& candidate, double eta) {
-  return candidate_value <= y_value + g.dot(candidate - y) + (candidate - y).squaredNorm() / (2 * eta);
+bool euclidean_sufficient_decrease(double y_value, const VectorX<double>& y, const VectorX<double>& g_y,
+                                   double candidate_value, const VectorX<double>& candidate,
+                                   const VectorX<double>& g_candidate, double eta) {
+  return bregman_divergence(candidate_value, y_value, g_candidate, g_y, candidate, y) <=
+         (candidate - y).squaredNorm() / (2 * eta);
 }
 
 }  // namespace probspace::solvers::detail

@@ -42,6 +42,13 @@ void validate_start_value(double value, const VectorX<double>& g, Index n, std::
   require(g.allFinite(), solver, "p", "is a start point where the gradient is not finite");
 }
 
+double bregman_divergence(double fx, double fy, const VectorX<double>& gx, const VectorX<double>& gy,
+                          const VectorX<double>& x, const VectorX<double>& y) {
+  const double rounding = 100 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::abs(fy));
+  if (std::abs(fx - fy) <= rounding) return 0.5 * (gx - gy).dot(x - y);
+  return fx - fy - gy.dot(x - y);
+}
+
 Tracker::Tracker(std::string_view solver, const Options& options, Summary& summary)
     : solver_(solver), options_(options), summary_(summary),
       best_value_(std::numeric_limits<double>::infinity()), lower_bound_(-std::numeric_limits<double>::infinity()) {

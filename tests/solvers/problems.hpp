@@ -7,6 +7,7 @@
 #include <cmath>
 #include <vector>
 #include <limits>
+#include <random>
 
 namespace probspace::solvers::testing {
 
@@ -79,5 +80,68 @@ template <class F> struct Recording {
     return solvers::value_and_gradient(f, p, g);
   }
 };
+
+}  // namespace probspace::solvers::testing
+
+namespace probspace::solvers::testing {
+
+/// An exact line search for any convex DifferentiableObjective: bisection on φ′(η) = d·∇F(p + ηd),
+/// which is non-decreasing on [0, 1] (to full precision: 80 halvings).
+template <class F> double bisect_line_search(const F& f, const VectorX<double>& p, const VectorX<double>& d) {
+  VectorX<double> g(p.size());
+  const auto slope = [&](double eta) {
+    solvers::value_and_gradient(f, VectorX<double>(p + eta * d), g);
+    return g.allFinite() ? d.dot(g) : (eta > 0 ? std::numeric_limits<double>::infinity() : -std::numeric_limits<double>::infinity());
+  };
+  if (slope(1) <= 0) return 1;
+  double lo = 0, hi = 1;
+  for (int k = 0; k < 80; ++k) {
+    const double mid = 0.5 * (lo + hi);
+    (slope(mid) <= 0 ? lo : hi) = mid;
+  }
+  return 0.5 * (lo + hi);
+}
+
+/// F(p) = Σ ½ q_i p_i² + b_i p_i + κ p_i log p_i: separable, strictly convex (μ ≥ min q), interior
+/// minimiser. Also a templated functor for Ceres's autodiff and a line search.
+struct SeparableStrictlyConvex {
+  VectorX<double> q, b;
+  double kappa;
+  template <class T> T operator()(const T* p) const {
+    T sum(0);
+    for (Index i = 0; i < q.size(); ++i) sum += 0.5 * q[i] * p[i] * p[i] + b[i] * p[i] + kappa * p[i] * log(p[i]);
+    return sum;
+  }
+  double value_and_gradient(const VectorX<double>& p, VectorX<double>& g) const {
+    g = q.cwiseProduct(p) + b + kappa * (p.array().log() + 1).matrix();
+    return (*this)(p.data());
+  }
+  double line_search(const VectorX<double>& p, const VectorX<double>& d) const { return bisect_line_search(*this, p, d); }
+};
+
+/// F(p) = ½ pᵀQp + bᵀp as a templated functor (non-separable), for the Ceres solver.
+struct QuadraticFunctor {
+  Eigen::MatrixXd Q;
+  VectorX<double> b;
+  template <class T> T operator()(const T* p) const {
+    T sum(0);
+    for (Index i = 0; i < b.size(); ++i) {
+      T row(0);
+      for (Index j = 0; j < b.size(); ++j) row += Q(i, j) * p[j];
+      sum += p[i] * (0.5 * row + b[i]);
+    }
+    return sum;
+  }
+};
+
+/// A random strongly convex quadratic: Q = AᵀA/m + μI.
+inline Quadratic random_quadratic(std::mt19937_64& rng, Index n, double mu, double b_scale) {
+  std::normal_distribution<double> normal;
+  Eigen::MatrixXd A(n, n);
+  for (auto& a : A.reshaped()) a = normal(rng);
+  VectorX<double> b(n);
+  for (auto& v : b) v = b_scale * normal(rng);
+  return {A.transpose() * A / double(n) + mu * Eigen::MatrixXd::Identity(n, n), b};
+}
 
 }  // namespace probspace::solvers::testing

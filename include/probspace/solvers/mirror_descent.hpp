@@ -16,10 +16,13 @@ StepRule mirror_descent_rule(const Options& options);
 /// log_out = normalised log p_{t+1} = θ − ηg − LSE(θ − ηg), p_out = exp(log_out).
 void mirror_step(const VectorX<double>& log_p, const VectorX<double>& g, double eta, VectorX<double>& log_out,
                  VectorX<double>& p_out);
-/// Backtracking's sufficient decrease (relative smoothness): F(p') ≤ F(p) + g·(p' − p) + KL(p'‖p)/η.
+/// KL(p'‖p) from the log iterates, in a form without cancellation.
+double kl_divergence_of_step(const VectorX<double>& p, const VectorX<double>& log_p, const VectorX<double>& log_candidate);
+/// Backtracking's sufficient decrease (relative smoothness): D_F(p', p) ≤ KL(p'‖p)/η, i.e.
+/// F(p') ≤ F(p) + g·(p' − p) + KL(p'‖p)/η.
 bool mirror_sufficient_decrease(double value, const VectorX<double>& p, const VectorX<double>& log_p,
                                 const VectorX<double>& g, double candidate_value, const VectorX<double>& candidate,
-                                const VectorX<double>& log_candidate, double eta);
+                                const VectorX<double>& log_candidate, const VectorX<double>& g_candidate, double eta);
 
 }  // namespace detail
 
@@ -57,7 +60,8 @@ Summary mirror_descent(const F& f, VectorX<double>& p, const Options& options = 
           if (reason.empty()) value = v;
           return reason;
         }
-        if (reason.empty() && detail::mirror_sufficient_decrease(value, p, log_p, g, v, candidate, log_candidate, eta)) {
+        if (reason.empty() && detail::mirror_sufficient_decrease(value, p, log_p, g, v, candidate, log_candidate,
+                                                                        g_candidate, eta)) {
           value = v;
           return {};
         }

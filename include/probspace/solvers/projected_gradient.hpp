@@ -25,9 +25,10 @@ namespace detail {
 StepRule projected_gradient_rule(const Options& options, std::string_view solver, double& eta);
 /// out = Π_Δ(y − η g).
 void projected_step(const VectorX<double>& y, const VectorX<double>& g, double eta, VectorX<double>& out);
-/// Backtracking's sufficient decrease: F(p') ≤ F(y) + g·(p' − y) + ‖p' − y‖²/(2η).
-bool euclidean_sufficient_decrease(double y_value, const VectorX<double>& y, const VectorX<double>& g,
-                                   double candidate_value, const VectorX<double>& candidate, double eta);
+/// Backtracking's sufficient decrease: D_F(p', y) ≤ ‖p' − y‖²/(2η), i.e. F(p') ≤ F(y) + g·(p' − y) + ‖p' − y‖²/(2η).
+bool euclidean_sufficient_decrease(double y_value, const VectorX<double>& y, const VectorX<double>& g_y,
+                                   double candidate_value, const VectorX<double>& candidate,
+                                   const VectorX<double>& g_candidate, double eta);
 
 /// Both methods. `momentum` is false for the plain method.
 template <DifferentiableObjective F>
@@ -53,7 +54,7 @@ Summary projected_gradient_run(const F& f, VectorX<double>& p, const Options& op
         candidate_value = value_and_gradient(f, candidate, g_candidate);
         std::string reason = tracker.rejection(candidate_value, g_candidate);
         if (rule != StepRule::Backtracking) return reason;
-        if (reason.empty() && euclidean_sufficient_decrease(y_value, y, g_y, candidate_value, candidate, eta))
+        if (reason.empty() && euclidean_sufficient_decrease(y_value, y, g_y, candidate_value, candidate, g_candidate, eta))
           return {};
         if (k == 60) return "backtracking found no step with sufficient decrease";
       }

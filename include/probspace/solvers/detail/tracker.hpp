@@ -6,6 +6,9 @@
 #include <probspace/solvers/objective.hpp>
 #include <probspace/solvers/options.hpp>
 
+#include <algorithm>
+#include <cmath>
+#include <limits>
 #include <string>
 #include <string_view>
 
@@ -22,6 +25,13 @@ void validate_start_value(double value, const VectorX<double>& g, Index n, std::
 
 /// The Frank–Wolfe gap G(p) = p·g − min g (spec §2.1), O(n).
 inline double fw_gap(const VectorX<double>& p, const VectorX<double>& g) { return p.dot(g) - g.minCoeff(); }
+
+/// The Bregman divergence D_F(x, y) = F(x) − F(y) − ∇F(y)·(x − y) that backtracking bounds. Once
+/// |F(x) − F(y)| is within the rounding of F (100ε·max(1, |F(y)|)) it is taken from the gradients,
+/// ½(∇F(x) − ∇F(y))·(x − y) (exact for quadratics; the safeguard of TFOCS, Becker, Candès & Grant
+/// 2011), which does not cancel: otherwise backtracking stalls near a gap of √ε.
+double bregman_divergence(double fx, double fy, const VectorX<double>& gx, const VectorX<double>& gy,
+                          const VectorX<double>& x, const VectorX<double>& y);
 
 /// Evaluates F and ∇F at the validated start point p.
 template <DifferentiableObjective F>
