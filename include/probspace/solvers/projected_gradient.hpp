@@ -6,7 +6,9 @@
 #include <probspace/solvers/detail/tracker.hpp>
 #include <probspace/solvers/summary.hpp>
 
+#include <algorithm>
 #include <cmath>
+#include <limits>
 #include <string>
 
 namespace probspace::solvers {
@@ -14,7 +16,7 @@ namespace probspace::solvers {
 /// When FISTA drops its momentum (y ← p, t_k ← 1).
 enum class MomentumRestart {
   None,
-  FunctionValue,  ///< when F(p_{t+1}) > F(p_t): the step is redone from p_t, so F is non-increasing
+  FunctionValue,  ///< when F(p_{t+1}) > F(p_t) (beyond F's rounding): the step is redone from p_t
   Gradient,       ///< when (y_t − p_{t+1})·(p_{t+1} − p_t) > 0
 };
 
@@ -60,7 +62,9 @@ Summary projected_gradient_run(const F& f, VectorX<double>& p, const Options& op
       }
     };
     if (!tracker.attempt(t, scale, base, trial)) break;
-    if (momentum && momentum_restart == MomentumRestart::FunctionValue && candidate_value > value && tk > 1) {
+    // F rising by more than its rounding (increases below it are noise near the optimum).
+    const bool rose = candidate_value - value > 100 * std::numeric_limits<double>::epsilon() * std::max(1.0, std::abs(value));
+    if (momentum && momentum_restart == MomentumRestart::FunctionValue && rose && tk > 1) {
       // Redo the step as a plain one from p_t (y = p_t), which cannot increase F for η ≤ 1/L.
       ++momentum_restarts;
       y = p, g_y = g, y_value = value, tk = 1;
