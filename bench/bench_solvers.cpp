@@ -2,7 +2,7 @@
 // relative to max(1, |F|)) for every solver on two shared problems of size n = 1e2 … 1e5:
 //   quadratic+KL   F(p) = ½‖p − z‖² + κ KL(p‖u), u uniform, κ = 0.1 (strongly convex, interior p*)
 //   entropy-linear F(p) = −x·p + Σ p log p (p* = softmax(x); water-filling solves it directly)
-// Each case runs once per benchmark iteration from the uniform start, capped at kMaxIterations;
+// Each case runs once per benchmark iteration from the uniform start, capped by max_iterations(n);
 // counters: iterations, residual (the answer's FW gap) and converged (1 when it reached 1e-8).
 #include <probspace/solvers/ceres_solver.hpp>
 #include <probspace/solvers/frank_wolfe.hpp>
@@ -12,8 +12,12 @@
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdint>
 #include <random>
+#include <stdexcept>
+#include <type_traits>
 
 namespace {
 
@@ -21,7 +25,8 @@ using probspace::Index;
 using probspace::VectorX;
 namespace solvers = probspace::solvers;
 
-constexpr int kMaxIterations = 2000;
+/// The iteration cap: 2000, or fewer so that n·cap ≤ 2e7 (200 at n = 1e5) to keep each case bounded.
+int max_iterations(Index n) { return int(std::clamp<Index>(Index(20'000'000) / n, 200, 2000)); }
 constexpr double kTolerance = 1e-8;
 
 /// Exact line search for a separable convex F along d: safeguarded Newton on φ′(η) in [0, 1].
@@ -69,7 +74,7 @@ struct EntropyLinear {
 };
 
 VectorX<double> scores(Index n) {
-  std::mt19937_64 rng(std::uint64_t(n));
+  std::mt19937_64 rng{std::uint64_t(n)};
   std::normal_distribution<double> normal;
   VectorX<double> x(n);
   for (auto& v : x) v = normal(rng);
@@ -87,29 +92,26 @@ template <class F> solvers::Summary solve(int solver, const F& f, VectorX<double
   solvers::Options line = o;
   line.step_rule = solvers::StepRule::LineSearch;
   switch (solver) {
+  case kWaterFilling:
+    if constexpr (std::is_same_v<F, EntropyLinear>) return solvers::water_filling(solvers::entropy_terms(f.x), p, o);
+    break;
   case kFrankWolfe: return solvers::frank_wolfe(f, p, line);
   case kAway: return solvers::frank_wolfe(f, p, line, solvers::FrankWolfeVariant::Away);
   case kPairwise: return solvers::frank_wolfe(f, p, line, solvers::FrankWolfeVariant::Pairwise);
   case kMirror: return solvers::mirror_descent(f, p, o);
   case kProjected: return solvers::projected_gradient(f, p, o);
   case kFista: return solvers::accelerated_projected_gradient(f, p, o);
-  default: return solvers::ceres_minimize(f, p, o);
+  case kCeres: return solvers::ceres_minimize(f, p, o);
   }
+  throw std::logic_error("no such solver for this problem");
 }
 
-void report(benchmark::State& state, const solvers::Summary& s, const char* problem, int solver) {
-  state.counters["iterations"] = s.iterations;
-  state.counters["residual"] = s.kkt_residual;
-  state.counters["converged"] = s.converged() ? 1 : 0;
-  state.SetLabel(std::string(problem) + "/" + solver_name(solver) + (s.converged() ? "" : " (did not reach 1e-8)"));
-}
-
-void BM_QuadraticPlusKl(benchmark::State& state) {
+/// One case: state.range(0) is the solver, state.range(1) the size n.
+template <class F> void run_case(benchmark::State& state, const F& f, const char* problem) {
   const int solver = int(state.range(0));
   const Index n = state.range(1);
-  const QuadraticPlusKl f{scores(n) / std::sqrt(double(n)), 0.1, -std::log(double(n))};
   solvers::Options o;
-  o.max_iterations = kMaxIterations;
+  o.max_iterations = max_iterations(n);
   o.tolerance = kTolerance;
   o.record_history = false;
   solvers::Summary s;
@@ -118,25 +120,18 @@ void BM_QuadraticPlusKl(benchmark::State& state) {
     s = solve(solver, f, p, o);
     benchmark::DoNotOptimize(p.data());
   }
-  report(state, s, "quadratic+KL", solver);
+  state.counters["iterations"] = s.iterations;
+  state.counters["residual"] = s.kkt_residual;
+  state.counters["converged"] = s.converged() ? 1 : 0;
+  state.SetLabel(std::string(problem) + "/" + solver_name(solver) + (s.converged() ? "" : " (did not reach 1e-8)"));
 }
 
-void BM_EntropyLinear(benchmark::State& state) {
-  const int solver = int(state.range(0));
+void BM_QuadraticPlusKl(benchmark::State& state) {
   const Index n = state.range(1);
-  const EntropyLinear f{scores(n)};
-  solvers::Options o;
-  o.max_iterations = kMaxIterations;
-  o.tolerance = kTolerance;
-  o.record_history = false;
-  solvers::Summary s;
-  for (auto _ : state) {
-    VectorX<double> p = VectorX<double>::Constant(n, 1.0 / double(n));
-    s = solver == kWaterFilling ? solvers::water_filling(solvers::entropy_terms(f.x), p, o) : solve(solver, f, p, o);
-    benchmark::DoNotOptimize(p.data());
-  }
-  report(state, s, "entropy-linear", solver);
+  run_case(state, QuadraticPlusKl{scores(n) / std::sqrt(double(n)), 0.1, -std::log(double(n))}, "quadratic+KL");
 }
+
+void BM_EntropyLinear(benchmark::State& state) { run_case(state, EntropyLinear{scores(state.range(1))}, "entropy-linear"); }
 
 void args(benchmark::internal::Benchmark* b, bool with_water_filling) {
   for (int s = with_water_filling ? 0 : 1; s < kSolvers; ++s)

@@ -31,6 +31,16 @@ void expect_certified(const Summary& s, const Options& o) {
   EXPECT_GE(s.duality_gap, 0.0);
 }
 
+/// A constant step η for a fixed number of iterations (tolerance 0: no early stop short of G = 0).
+Options constant_step(double eta, int iterations) {
+  Options o;
+  o.step_rule = StepRule::Constant;
+  o.step_size = eta;
+  o.max_iterations = iterations;
+  o.tolerance = 0;
+  return o;
+}
+
 constexpr double kFStar = 0.1125;
 const VectorX<double> kPStar = vec({0.75, 0.25, 0, 0});
 
@@ -121,12 +131,8 @@ TEST(FrankWolfeReference, LineSearchAndShortStepAgreeOnAQuadraticWithLEqualToIts
 
 TEST(MirrorDescentReference, ConstantStepIterates) {
   Recording f{HalfSquaredDistance{reference_z()}};
-  Options o;
-  o.step_rule = StepRule::Constant;
-  o.step_size = 1;
-  o.max_iterations = 3;
   VectorX<double> p = uniform(4);
-  mirror_descent(f, p, o);
+  mirror_descent(f, p, constant_step(1, 3));
   ASSERT_EQ(f.points.size(), 4u);
   expect_near(f.points[1], vec({0.437515729035, 0.265366703766, 0.177880621085, 0.119236946114}), 1e-12);
   expect_near(f.points[1], simplex::softmax(reference_z()), 1e-15);
@@ -137,13 +143,8 @@ TEST(MirrorDescentReference, ConstantStepIterates) {
 TEST(MirrorDescentReference, LogDomainEqualsDirectForm) {
   // p_{t+1,i} ∝ p_{t,i} exp(−η g_{t,i}), computed directly, against the solver's log-space iterates.
   Recording f{HalfSquaredDistance{reference_z()}};
-  Options o;
-  o.step_rule = StepRule::Constant;
-  o.step_size = 0.7;
-  o.max_iterations = 20;
-  o.tolerance = 0;
   VectorX<double> p = uniform(4);
-  mirror_descent(f, p, o);
+  mirror_descent(f, p, constant_step(0.7, 20));
   VectorX<double> q = uniform(4);
   for (size_t t = 1; t < f.points.size(); ++t) {
     q = q.cwiseProduct((-0.7 * (q - reference_z())).array().exp().matrix());
@@ -168,12 +169,8 @@ TEST(ProjectedGradientReference, UnitStepIsExact) {
 
 TEST(ProjectedGradientReference, HalfStepIterates) {
   Recording f{HalfSquaredDistance{reference_z()}};
-  Options o;
-  o.step_rule = StepRule::Constant;
-  o.step_size = 0.5;
-  o.max_iterations = 3;
   VectorX<double> p = uniform(4);
-  const Summary s = projected_gradient(f, p, o);
+  const Summary s = projected_gradient(f, p, constant_step(0.5, 3));
   expect_near(f.points[1], vec({0.566666666667, 0.316666666667, 0.116666666667, 0}), 1e-12);
   expect_near(f.points[3], vec({0.71875, 0.28125, 0, 0}), 1e-15);
   // η = 1/L and below: F is non-increasing (spec §11.10).
