@@ -5,7 +5,7 @@
 // water-filling (spec §3). Checks: every iterate's certificate F(p_t) − F* ≤ G_t; at every answer
 // that claims convergence, Form B p·∇F = min ∇F to the tolerance and ‖p − p*‖ ≤ √(2G/μ) + √(2G*/μ);
 // vanilla FW (open loop and line search) is the baseline that is capped, not expected to converge:
-// with p* interior but near the boundary (min p* ≈ 4e-3) its linear rate has a constant ∝ (min p*)²,
+// with p* interior but near the boundary (min p* ≈ 5e-3) its linear rate has a constant ∝ (min p*)²,
 // and it zig-zags; the pairwise variant removes the zig-zag (Lacoste-Julien & Jaggi 2015).
 #include "demo.hpp"
 
