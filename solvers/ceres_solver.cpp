@@ -68,7 +68,7 @@ Summary lbfgs_softmax(const ValueAndGradient& f, VectorX<double>& p, const Optio
   Tracker tracker(fn, options, summary);
   probspace::detail::require(options.step_rule == StepRule::Default, fn, "options.step_rule", "must be Default");
   VectorX<double> g;
-  evaluate_start(FunctionObjective{f}, p, g, fn, true);
+  const double start_value = evaluate_start(FunctionObjective{f}, p, g, fn, true);
   VectorX<double> theta = p.array().log().matrix();
 
   ceres::GradientProblemSolver::Options ceres_options;
@@ -84,6 +84,9 @@ Summary lbfgs_softmax(const ValueAndGradient& f, VectorX<double>& p, const Optio
   ceres::GradientProblem problem(new SoftmaxFunction(f, p.size()));
   ceres::GradientProblemSolver::Summary ceres_summary;
   ceres::Solve(ceres_options, problem, theta.data(), &ceres_summary);
+  // Ceres skips its callbacks when its own first evaluation fails (e.g. F(softmax(log p)) rounds to
+  // a non-finite value): then the start point is the answer.
+  if (!tracker.started()) tracker.accept(0, p, start_value, g, 0);
   const std::string lbfgs = "L-BFGS: " + std::to_string(summary.iterations) + " iterations, " + ceres_summary.message;
   tracker.finish(p);
   if (summary.termination == Termination::Converged || summary.termination == Termination::UserStop) {

@@ -11,6 +11,7 @@
 #include <ceres/dynamic_autodiff_cost_function.h>
 
 #include <functional>
+#include <limits>
 #include <memory>
 #include <utility>
 

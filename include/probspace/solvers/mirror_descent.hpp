@@ -26,9 +26,6 @@ bool mirror_sufficient_decrease(double value, const VectorX<double>& p, const Ve
 
 }  // namespace detail
 
-/// Backtracking tries at most this many shrinks of η per iteration before it counts as a failure.
-inline constexpr int kMaxBacktracks = 60;
-
 /// Minimises F over Δ from a strictly positive p ∈ Δ (overwritten with the answer). Step rules:
 /// Backtracking (the Default: from step_size, then from the last accepted η / step_shrink, shrinking
 /// by step_shrink until F(p') ≤ F(p) + g·(p' − p) + KL(p'‖p)/η), Constant (η = step_size) and Decaying
@@ -52,7 +49,7 @@ Summary mirror_descent(const F& f, VectorX<double>& p, const Options& options = 
       eta = (rule == StepRule::Decaying ? options.step_size / std::sqrt(t + 1.0)
              : rule == StepRule::Constant ? options.step_size
                                           : eta_next) * s;
-      for (int k = 0; k <= kMaxBacktracks; ++k, eta *= options.step_shrink) {
+      for (int k = 0; k <= detail::kMaxBacktracks; ++k, eta *= options.step_shrink) {
         detail::mirror_step(log_p, g, eta, log_candidate, candidate);
         const double v = value_and_gradient(f, candidate, g_candidate);
         std::string reason = tracker.rejection(v, g_candidate);

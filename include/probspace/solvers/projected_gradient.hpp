@@ -58,7 +58,7 @@ Summary projected_gradient_run(const F& f, VectorX<double>& p, const Options& op
         if (rule != StepRule::Backtracking) return reason;
         if (reason.empty() && euclidean_sufficient_decrease(y_value, y, g_y, candidate_value, candidate, g_candidate, eta))
           return {};
-        if (k == 60) return "backtracking found no step with sufficient decrease";
+        if (k == kMaxBacktracks) return "backtracking found no step with sufficient decrease";
       }
     };
     if (!tracker.attempt(t, scale, base, trial)) break;

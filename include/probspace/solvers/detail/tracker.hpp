@@ -26,6 +26,10 @@ void validate_start_value(double value, const VectorX<double>& g, Index n, std::
 /// The Frank–Wolfe gap G(p) = p·g − min g (spec §2.1), O(n).
 inline double fw_gap(const VectorX<double>& p, const VectorX<double>& g) { return p.dot(g) - g.minCoeff(); }
 
+/// Backtracking tries at most this many shrinks of η per iteration; then the iteration counts as a
+/// failure for the restart policy ("backtracking found no step with sufficient decrease").
+inline constexpr int kMaxBacktracks = 60;
+
 /// The Bregman divergence D_F(x, y) = F(x) − F(y) − ∇F(y)·(x − y) that backtracking bounds. Once
 /// |F(x) − F(y)| is within the rounding of F (100ε·max(1, |F(y)|)) it is taken from the gradients,
 /// ½(∇F(x) − ∇F(y))·(x − y) (exact for quadratics; the safeguard of TFOCS, Becker, Candès & Grant
@@ -70,8 +74,8 @@ public:
   /// (simplex::kkt_certificate) into the Summary.
   void finish(VectorX<double>& p);
 
-  const Options& options() const { return options_; }
-  double best_value() const { return best_value_; }
+  /// Whether an iterate has been accepted (finish needs one).
+  bool started() const { return best_p_.size() > 0; }
 
 private:
   bool restart(int t, const std::string& reason, double& scale, double base_step);
