@@ -36,3 +36,12 @@
 #include <probspace/simplex/softmax.hpp>
 #include <probspace/simplex/sparsemax.hpp>
 #include <probspace/simplex/threshold.hpp>
+#include <probspace/solvers/ceres_solver.hpp>
+#include <probspace/solvers/frank_wolfe.hpp>
+#include <probspace/solvers/gradient_checker.hpp>
+#include <probspace/solvers/mirror_descent.hpp>
+#include <probspace/solvers/objective.hpp>
+#include <probspace/solvers/options.hpp>
+#include <probspace/solvers/projected_gradient.hpp>
+#include <probspace/solvers/summary.hpp>
+#include <probspace/solvers/water_filling.hpp>
