@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command per module's benchmarks and their PyTorch CPU peer, on the same logits:
-#   bash bench/run.sh [simplex|nbce|all] [extra Google Benchmark flags]
+#   bash bench/run.sh [simplex|nbce|rope|embedding|solvers|all] [extra Google Benchmark flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 module=${1:-all}
@@ -33,3 +33,11 @@ r, v = map(int, '$shape'.split('x'))
   PROBSPACE_NBCE_LOGITS_DIR=out/bench build/release/bench/bench_nbce "${gbench[@]}" "$@" | grep -E "median|^Run|^---|^Bench"
   /usr/bin/python3 bench/peers/torch_nbce.py out/bench
 fi
+
+# Modules whose benchmark has no external peer (the peer runs inside the binary, or there is none).
+for m in rope embedding solvers; do
+  if [[ $module == "$m" || $module == all ]]; then
+    cmake --build --preset release --target "bench_$m" -j "$(nproc)"
+    "build/release/bench/bench_$m" "${gbench[@]}" "$@" | grep -E "median|^Run|^---|^Bench"
+  fi
+done
