@@ -13,7 +13,7 @@ import torch
 
 from timing import median_ms
 
-torch.set_num_threads(os.cpu_count())
+torch.set_num_threads(len(os.sched_getaffinity(0)))  # the cores we may use, as our OpenMP kernels
 
 
 def top_p_truncate(l, top_p):
