@@ -3,6 +3,8 @@
 // are sorted. Top-k by nth_element.
 #include "row_analysis.hpp"
 
+#include "../core/simd.hpp"
+
 #include <probspace/core/error.hpp>
 
 #include <algorithm>
@@ -45,23 +47,9 @@ template <Real T> Scratch<T>& scratch(Index n) {
   return s;
 }
 
-/// One 64-byte SIMD vector of T and its lane mask (GCC/Clang vector extensions; narrower targets
-/// split it into several registers).
-template <Real T> struct Simd;
-template <> struct Simd<float> {
-  typedef float V __attribute__((vector_size(64)));
-  typedef std::int32_t M __attribute__((vector_size(64)));
-};
-template <> struct Simd<double> {
-  typedef double V __attribute__((vector_size(64)));
-  typedef std::int64_t M __attribute__((vector_size(64)));
-};
-template <Real T> constexpr Index kWidth = Index(64 / sizeof(T));
-template <Real T> typename Simd<T>::V load(const T* x) {
-  typename Simd<T>::V v;
-  std::memcpy(&v, x, sizeof v);
-  return v;
-}
+using simd::kWidth;
+using simd::load;
+template <Real T> using Simd = simd::Simd<T>;
 
 /// For K thresholds at once: mass[k] = base mass + Σ_{z_t > θ_k} p_t and count[k] = base count +
 /// #{z_t > θ_k}, in one pass: two vectors per step with separate accumulators, lane sums per block of

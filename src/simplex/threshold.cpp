@@ -1,6 +1,8 @@
 // The four threshold algorithms of spec §4.1 for Π_{Δ_a}: sort, Condat, bisection (+ Auto).
 #include "threshold_kernels.hpp"
 
+#include "../core/simd.hpp"
+
 #include <probspace/core/checks.hpp>
 
 #include <algorithm>
@@ -89,21 +91,28 @@ template <Real T> ThresholdD threshold_condat(const T* y, Index n, double a, std
       rho = yi - a;
     }
   };
-  // ρ never decreases, so a block of 16 with no entry above it is skipped whole; the test (and the
-  // NaN/+inf flag) vectorise.
-  constexpr Index kBlock = 16;
+  // ρ never decreases, so a vector of entries none of which exceeds it is skipped whole. The test
+  // runs in T against ρ rounded down to T (so it never skips an entry above ρ) and carries the
+  // NaN/+inf check.
+  using V = typename simd::Simd<T>::V;
+  using M = typename simd::Simd<T>::M;
+  constexpr Index w = simd::kWidth<T>;
+  const auto rho_below = [&] {
+    T r = T(rho);
+    return double(r) > rho ? std::nextafter(r, -std::numeric_limits<T>::infinity()) : r;
+  };
+  T rho_t = rho_below();
+  M invalid = {};
   Index b = first + 1;
-  for (; b + kBlock <= n; b += kBlock) {
-    int any = 0;
-    for (Index j = b; j < b + kBlock; ++j) {
-      const double yj = double(y[j]);
-      any |= int(yj > rho);
-      bad |= int(yj != yj) | int(yj == inf);
-    }
-    if (!any) continue;
-    for (Index j = b; j < b + kBlock; ++j)
+  for (; b + w <= n; b += w) {
+    const V yv = simd::load(y + b);
+    invalid |= (yv != yv) | (yv == std::numeric_limits<T>::infinity());
+    if (!simd::any(yv > rho_t)) continue;
+    for (Index j = b; j < b + w; ++j)
       if (double(y[j]) > rho) visit(double(y[j]));
+    rho_t = rho_below();
   }
+  bad = int(simd::any(invalid));
   for (; b < n; ++b) {
     const double yb = double(y[b]);
     bad |= int(yb != yb) | int(yb == inf);
