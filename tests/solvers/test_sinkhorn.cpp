@@ -124,7 +124,8 @@ TYPED_TEST(SinkhornTyped, LogDomainSurvivesSmallEpsilonWhereScalingUnderflows) {
   const RowMatrixX<T> kernel = (-c / eps).unaryExpr([](T x) { return std::exp(x); });
   ASSERT_TRUE((kernel.array() == T(0)).all());
   SinkhornOptions o = tight<T>();
-  o.tolerance = std::is_same_v<T, double> ? 1e-11 : 1e-5;
+  // Float resolves exponents (f_i + g_j − C_ij)/ε of size ‖C‖/ε = 2000 only to ulp(2000) ≈ 1.2e-4.
+  o.tolerance = std::is_same_v<T, double> ? 1e-11 : 5e-4;
   o.max_iterations = 200000;
   const auto log = sinkhorn(a, b, c, eps, o);
   ASSERT_TRUE(log.summary.converged()) << log.summary.brief_report();
@@ -137,7 +138,7 @@ TYPED_TEST(SinkhornTyped, LogDomainSurvivesSmallEpsilonWhereScalingUnderflows) {
   EXPECT_NE(scaling.summary.restarts[0].reason.find("log domain"), std::string::npos);
   EXPECT_EQ(scaling.summary.message, "finished in the log domain");
   ASSERT_TRUE(scaling.summary.converged()) << scaling.summary.brief_report();
-  EXPECT_NEAR(scaling.transport_cost, log.transport_cost, tol<T>(1e-9) * 10);
+  EXPECT_NEAR(scaling.transport_cost, log.transport_cost, 10 * o.tolerance);
 }
 
 TYPED_TEST(SinkhornTyped, DualityGapIsNonNegativeAndVanishes) {
