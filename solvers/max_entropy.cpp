@@ -100,7 +100,12 @@ template <class Dual> MaxEntropyResult newton(const Dual& dual, VectorXd lambda,
         for (int halving = 0; halving < 60 && !accepted; ++halving, step *= options.step_shrink) {
           const VectorXd trial = lambda + step * direction;
           const double value = dual(trial, &trial_grad, &trial_hess, &trial_log_z);
-          if (std::isfinite(value) && value <= psi + 1e-4 * step * direction.dot(grad)) {
+          // Armijo; near λ* the decrease (~‖∇Ψ‖²) drops below Ψ's rounding, where a step that keeps
+          // Ψ within rounding and shrinks ‖∇Ψ‖ is taken instead.
+          const bool armijo = value <= psi + 1e-4 * step * direction.dot(grad);
+          const bool within_rounding = value <= psi + 8 * std::numeric_limits<double>::epsilon() * std::abs(psi) &&
+                                       trial_grad.norm() < grad.norm();
+          if (std::isfinite(value) && (armijo || within_rounding)) {
             accepted = true;
             lambda = trial, psi = value, grad = trial_grad, hess = trial_hess, log_z = trial_log_z;
           }
