@@ -237,24 +237,27 @@ double max_entropy_dual(const DiscreteMaxEntropyProblem& p, const VectorXd& lamb
   return log_z + lambda.dot(p.moments);
 }
 
-MaxEntropyDensity max_entropy(const MaxEntropyProblem& problem, const Options& options) {
+namespace {
+/// Validates, then runs Newton on the problem's dual from its initial λ.
+template <class Problem> MaxEntropyResult solve(const Problem& problem, const Options& options) {
   check_problem(problem, "max_entropy");
   check_options(options, "max_entropy");
-  MaxEntropyDensity result;
-  static_cast<MaxEntropyResult&>(result) = newton(
+  return newton(
       [&](const VectorXd& l, VectorXd* g, MatrixXd* h, double* lz) { return max_entropy_dual(problem, l, g, h, lz); },
       start(problem), options);
+}
+}  // namespace
+
+MaxEntropyDensity max_entropy(const MaxEntropyProblem& problem, const Options& options) {
+  MaxEntropyDensity result;
+  static_cast<MaxEntropyResult&>(result) = solve(problem, options);
   result.features = problem.features;
   return result;
 }
 
 MaxEntropyDistribution max_entropy(const DiscreteMaxEntropyProblem& problem, const Options& options) {
-  check_problem(problem, "max_entropy");
-  check_options(options, "max_entropy");
   MaxEntropyDistribution result;
-  static_cast<MaxEntropyResult&>(result) = newton(
-      [&](const VectorXd& l, VectorXd* g, MatrixXd* h, double* lz) { return max_entropy_dual(problem, l, g, h, lz); },
-      start(problem), options);
+  static_cast<MaxEntropyResult&>(result) = solve(problem, options);
   result.probabilities = (-(problem.features * result.lambda).array() - result.log_partition).exp().matrix();
   return result;
 }

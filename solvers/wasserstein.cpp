@@ -29,6 +29,24 @@ double stationarity_spread(const VectorXd& p, const VectorXd& v) {
   return d.maxCoeff() - d.minCoeff();
 }
 
+/// Records an iterate, runs the callbacks, and decides whether to stop here: Converged at the
+/// tolerance, UserStop on a callback's request, MaxIterations when the steps are spent.
+bool record_and_stop(Summary& summary, const Options& options, const IterationRecord& record) {
+  if (options.record_history) summary.history.push_back(record);
+  bool stop = false;
+  for (const auto& callback : options.callbacks) stop |= callback(record) == CallbackResult::Stop;
+  if (record.kkt_residual <= options.tolerance) {
+    summary.termination = Termination::Converged;
+  } else if (stop) {
+    summary.termination = Termination::UserStop;
+  } else if (record.iteration >= options.max_iterations) {
+    summary.termination = Termination::MaxIterations;
+  } else {
+    return false;
+  }
+  return true;
+}
+
 void check_step_options(const Options& o, double time_step, const char* fn) {
   require(o.max_iterations >= 0, fn, "options.max_iterations", "must be >= 0, got ", o.max_iterations);
   require(o.tolerance >= 0, fn, "options.tolerance", "must be >= 0, got ", o.tolerance);
@@ -77,8 +95,8 @@ FokkerPlanckResult fokker_planck(const FokkerPlanckProblem& problem, const Fokke
   VectorXd p = problem.initial / (problem.initial.sum() * h);
   const double log_z = std::log(h * (-v.array() - (-v).maxCoeff()).exp().sum()) + (-v).maxCoeff();
   Summary& summary = result.summary;
-  summary.termination = Termination::MaxIterations;
-  const auto record = [&](int step) {
+  int step = 0;
+  for (;; ++step) {
     const double f = free_energy(p, v, h);
     result.times.push_back(step * dt);
     result.free_energy.push_back(f);
@@ -86,24 +104,7 @@ FokkerPlanckResult fokker_planck(const FokkerPlanckProblem& problem, const Fokke
       result.snapshot_times.push_back(step * dt);
       result.snapshots.push_back(p);
     }
-    const IterationRecord rec{step, f, stationarity_spread(p, v), dt};
-    if (options.record_history) summary.history.push_back(rec);
-    bool stop = false;
-    for (const auto& callback : options.callbacks) stop |= callback(rec) == CallbackResult::Stop;
-    return std::pair{rec.kkt_residual, stop};
-  };
-  int step = 0;
-  for (;; ++step) {
-    const auto [residual, stop] = record(step);
-    if (residual <= options.tolerance) {
-      summary.termination = Termination::Converged;
-      break;
-    }
-    if (stop) {
-      summary.termination = Termination::UserStop;
-      break;
-    }
-    if (step >= options.max_iterations) break;
+    if (record_and_stop(summary, options, {step, f, stationarity_spread(p, v), dt})) break;
     // Backward Euler: solve M p⁺ = p (forward elimination, back substitution: sums of
     // non-negative terms only, so p⁺ ≥ 0 in floating point too).
     for (Index i = 1; i < n; ++i) p[i] -= factor[i] * p[i - 1];
@@ -154,31 +155,18 @@ ParticleFlowResult particle_flow(const VectorXd& initial, const ParticleEnergy& 
   };
   ParticleFlowResult result;
   Summary& summary = result.summary;
-  summary.termination = Termination::MaxIterations;
   VectorXd x = initial, vel = velocity(x);
   double f = value(x), dt = options.time_step;
   int step = 0;
   for (;;) {
     const double residual = std::sqrt(vel.squaredNorm() * inv_n);
     result.energy.push_back(f);
-    const IterationRecord rec{step, f, residual, dt};
-    if (options.record_history) summary.history.push_back(rec);
-    bool stop = false;
-    for (const auto& callback : options.callbacks) stop |= callback(rec) == CallbackResult::Stop;
     if (!std::isfinite(f) || !std::isfinite(residual)) {
       summary.termination = Termination::Failure;
       summary.message = "non-finite energy or velocity";
       break;
     }
-    if (residual <= options.tolerance) {
-      summary.termination = Termination::Converged;
-      break;
-    }
-    if (stop) {
-      summary.termination = Termination::UserStop;
-      break;
-    }
-    if (step >= options.max_iterations) break;
+    if (record_and_stop(summary, options, {step, f, residual, dt})) break;
     // Explicit Euler; the energy must not rise (spec embedding.md §8.1: undo, shrink, retry).
     const VectorXd trial = x + dt * vel;
     const double f_trial = value(trial);

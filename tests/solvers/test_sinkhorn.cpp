@@ -51,6 +51,16 @@ template <class T> RowMatrixX<T> random_cost(std::mt19937_64& rng, Index n, Inde
   return c;
 }
 
+/// Random marginals and cost of an n×m problem drawn from `seed`.
+template <class T> struct RandomProblem {
+  VectorX<T> a, b;
+  RowMatrixX<T> c;
+  RandomProblem(std::uint64_t seed, Index n, Index m) {
+    std::mt19937_64 rng(seed);
+    a = random_distribution<T>(rng, n), b = random_distribution<T>(rng, m), c = random_cost<T>(rng, n, m);
+  }
+};
+
 template <class T> void expect_marginals(const RowMatrixX<T>& plan, const VectorX<T>& a, const VectorX<T>& b, double t) {
   EXPECT_LE((plan.rowwise().sum() - a).template lpNorm<1>() + (plan.colwise().sum().transpose() - b).template lpNorm<1>(), t);
 }
@@ -98,9 +108,8 @@ TYPED_TEST(SinkhornTyped, ThreeByThreeReference) {
 
 TYPED_TEST(SinkhornTyped, LogDomainEqualsScalingWhereItDoesNotUnderflow) {
   using T = TypeParam;
-  std::mt19937_64 rng(7);
-  const VectorX<T> a = random_distribution<T>(rng, 30), b = random_distribution<T>(rng, 40);
-  const RowMatrixX<T> c = random_cost<T>(rng, 30, 40);
+  const RandomProblem<T> problem(7, 30, 40);
+  const auto& [a, b, c] = problem;
   SinkhornOptions o = tight<T>();
   const auto log = sinkhorn(a, b, c, T(0.05), o);
   o.method = SinkhornMethod::Scaling;
@@ -143,9 +152,8 @@ TYPED_TEST(SinkhornTyped, LogDomainSurvivesSmallEpsilonWhereScalingUnderflows) {
 
 TYPED_TEST(SinkhornTyped, DualityGapIsNonNegativeAndVanishes) {
   using T = TypeParam;
-  std::mt19937_64 rng(3);
-  const VectorX<T> a = random_distribution<T>(rng, 20), b = random_distribution<T>(rng, 25);
-  const RowMatrixX<T> c = random_cost<T>(rng, 20, 25);
+  const RandomProblem<T> problem(3, 20, 25);
+  const auto& [a, b, c] = problem;
   double previous_error = INFINITY, last_gap = INFINITY;
   for (int iterations : {1, 3, 10, 30, 100, 300}) {
     SinkhornOptions o;
@@ -243,9 +251,8 @@ TEST(Sinkhorn, OneDimensionalCostMatchesQuantileFormula) {
 }
 
 TEST(Sinkhorn, WarmStartAndEpsilonScaling) {
-  std::mt19937_64 rng(13);
-  const Eigen::VectorXd a = random_distribution<double>(rng, 25), b = random_distribution<double>(rng, 30);
-  const RowMatrixX<double> c = random_cost<double>(rng, 25, 30);
+  const RandomProblem<double> problem(13, 25, 30);
+  const auto& [a, b, c] = problem;
   SinkhornOptions o;
   o.tolerance = 1e-11;
   o.max_iterations = 100000;
@@ -273,9 +280,8 @@ TEST(Sinkhorn, WarmStartAndEpsilonScaling) {
 }
 
 TEST(Sinkhorn, ChecksEveryMIterationsCallbacksAndBudget) {
-  std::mt19937_64 rng(17);
-  const Eigen::VectorXd a = random_distribution<double>(rng, 10), b = random_distribution<double>(rng, 12);
-  const RowMatrixX<double> c = random_cost<double>(rng, 10, 12);
+  const RandomProblem<double> problem(17, 10, 12);
+  const auto& [a, b, c] = problem;
   SinkhornOptions o;
   o.tolerance = 1e-12;
   o.check_every = 7;
