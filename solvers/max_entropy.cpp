@@ -133,6 +133,8 @@ template <class Dual> MaxEntropyResult newton(const Dual& dual, VectorXd lambda,
 void check_options(const Options& o, const char* fn) {
   require(o.max_iterations >= 0, fn, "options.max_iterations", "must be >= 0, got ", o.max_iterations);
   require(o.tolerance >= 0, fn, "options.tolerance", "must be >= 0, got ", o.tolerance);
+  require(o.step_rule == StepRule::Default || o.step_rule == StepRule::Backtracking, fn, "options.step_rule",
+          "must be Default or Backtracking (damped Newton with Armijo backtracking)");
   require(std::isfinite(o.step_size) && o.step_size > 0, fn, "options.step_size", "must be finite and > 0, got ",
           o.step_size);
   require(o.step_shrink > 0 && o.step_shrink < 1, fn, "options.step_shrink", "must lie in (0, 1), got ",

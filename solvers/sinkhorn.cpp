@@ -224,6 +224,7 @@ void check_inputs(const ConstVectorRef<T>& a, const ConstVectorRef<T>& b, const 
   probspace::detail::require_positive(epsilon, kFn, "epsilon");
   require(options.max_iterations >= 0, kFn, "options.max_iterations", "must be >= 0, got ", options.max_iterations);
   require(options.tolerance >= 0, kFn, "options.tolerance", "must be >= 0, got ", options.tolerance);
+  require(options.step_rule == StepRule::Default, kFn, "options.step_rule", "must be Default (Sinkhorn has no step)");
   require(options.check_every >= 1, kFn, "options.check_every", "must be >= 1, got ", options.check_every);
   require(options.epsilon_start == 0 || (std::isfinite(options.epsilon_start) && options.epsilon_start > 0), kFn,
           "options.epsilon_start", "must be 0 (off) or finite and > 0, got ", options.epsilon_start);

@@ -48,6 +48,8 @@ bool record_and_stop(Summary& summary, const Options& options, const IterationRe
 }
 
 void check_step_options(const Options& o, double time_step, const char* fn) {
+  require(o.step_rule == StepRule::Default || o.step_rule == StepRule::Constant, fn, "options.step_rule",
+          "must be Default or Constant (the step is options.time_step)");
   require(o.max_iterations >= 0, fn, "options.max_iterations", "must be >= 0, got ", o.max_iterations);
   require(o.tolerance >= 0, fn, "options.tolerance", "must be >= 0, got ", o.tolerance);
   probspace::detail::require_positive(time_step, fn, "options.time_step");

@@ -208,6 +208,9 @@ TEST(MaxEntropy, BadInput) {
   o = {};
   o.max_restarts = -1;
   EXPECT_INVALID_ARGUMENT(max_entropy(die(4.5), o), "options.max_restarts");
+  o = {};
+  o.step_rule = StepRule::Decaying;
+  EXPECT_INVALID_ARGUMENT(max_entropy(die(4.5), o), "options.step_rule");
 }
 
 }  // namespace

@@ -346,6 +346,9 @@ TEST(Sinkhorn, BadInput) {
   o.epsilon_start = -1;
   EXPECT_INVALID_ARGUMENT(sinkhorn(a, b, c, 1.0, o), "options.epsilon_start");
   o = {};
+  o.step_rule = StepRule::OpenLoop;
+  EXPECT_INVALID_ARGUMENT(sinkhorn(a, b, c, 1.0, o), "options.step_rule");
+  o = {};
   o.stage_tolerance = -1;
   EXPECT_INVALID_ARGUMENT(sinkhorn(a, b, c, 1.0, o), "options.stage_tolerance");
   o = {};

@@ -220,6 +220,9 @@ TEST(Wasserstein, BadInput) {
   o = {};
   o.max_iterations = -1;
   EXPECT_INVALID_ARGUMENT(fokker_planck({0, 1, 10, kHalfSquare, p0}, o), "options.max_iterations");
+  o = {};
+  o.step_rule = StepRule::LineSearch;
+  EXPECT_INVALID_ARGUMENT(fokker_planck({0, 1, 10, kHalfSquare, p0}, o), "options.step_rule");
 
   const ParticleEnergy energy{kHalfSquare, kIdentity, {}, {}};
   EXPECT_INVALID_ARGUMENT(particle_flow(VectorXd(), energy), "initial");
@@ -235,6 +238,9 @@ TEST(Wasserstein, BadInput) {
   po = {};
   po.tolerance = NAN;
   EXPECT_INVALID_ARGUMENT(particle_flow(p0, energy, po), "options.tolerance");
+  po = {};
+  po.step_rule = StepRule::ShortStep;
+  EXPECT_INVALID_ARGUMENT(particle_flow(p0, energy, po), "options.step_rule");
   po = {};
   po.max_restarts = -1;
   EXPECT_INVALID_ARGUMENT(particle_flow(p0, energy, po), "options.max_restarts");

@@ -60,7 +60,8 @@ double max_entropy_dual(const DiscreteMaxEntropyProblem& problem, const Eigen::V
                         Eigen::VectorXd* gradient = nullptr, Eigen::MatrixXd* hessian = nullptr,
                         double* log_partition = nullptr);
 
-/// Damped Newton on Ψ with Armijo backtracking (t ← step_shrink·t); stops at ‖∇Ψ‖₂ ≤ tolerance.
+/// Damped Newton on Ψ with Armijo backtracking from t = step_size (t ← step_shrink·t); stops at
+/// ‖∇Ψ‖₂ ≤ tolerance. Step rule: Default or Backtracking (the same).
 MaxEntropyDensity max_entropy(const MaxEntropyProblem& problem, const Options& options = {});
 MaxEntropyDistribution max_entropy(const DiscreteMaxEntropyProblem& problem, const Options& options = {});
 

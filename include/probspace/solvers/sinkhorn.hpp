@@ -15,7 +15,8 @@ enum class SinkhornMethod {
 
 /// Options::tolerance bounds the marginal error ‖P1 − a‖₁ + ‖Pᵀ1 − b‖₁ (default 1e-8: use ~1e-5 in
 /// float); max_iterations counts Sinkhorn iterations over all ε stages; history has one record
-/// per check (objective = the dual D(f, g), kkt_residual = the marginal error, step = ε).
+/// per check (objective = the dual D(f, g), kkt_residual = the marginal error, step = ε). Step rule:
+/// Default only (there is no step).
 struct SinkhornOptions : Options {
   SinkhornMethod method = SinkhornMethod::Log;
   int check_every = 1;          ///< test the marginal error (a by-product of each sweep) every m iterations

@@ -25,7 +25,8 @@ struct FokkerPlanckProblem {
 };
 
 /// max_iterations = time steps; tolerance on kkt_residual (0: run all steps); time_step = Δt;
-/// a snapshot of p every snapshot_every steps (0: none) and F at every step.
+/// a snapshot of p every snapshot_every steps (0: none) and F at every step. Step rule: Default or
+/// Constant (both mean Δt = time_step), here and in particle_flow.
 struct FokkerPlanckOptions : Options {
   double time_step = 1e-3;
   int snapshot_every = 0;
