@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command per module's benchmarks and their PyTorch CPU peer, on the same logits:
-#   bash bench/run.sh [simplex|nbce|rope|embedding|solvers|all] [extra Google Benchmark flags]
+#   bash bench/run.sh [simplex|nbce|sinkhorn|rope|embedding|solvers|all] [extra Google Benchmark flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 module=${1:-all}
@@ -32,6 +32,25 @@ r, v = map(int, '$shape'.split('x'))
   done
   PROBSPACE_NBCE_LOGITS_DIR=out/bench build/release/bench/bench_nbce "${gbench[@]}" "$@" | grep -E "median|^Run|^---|^Bench"
   /usr/bin/python3 bench/peers/torch_nbce.py out/bench
+fi
+
+if [[ $module == sinkhorn || $module == all ]]; then
+  cmake --build --preset release --target bench_sinkhorn -j "$(nproc)"
+  for n in 1000 2000; do
+    [[ -f out/bench/ot_${n}_C.f64 ]] || /usr/bin/python3 -c "
+import numpy as np
+n = $n
+rng = np.random.default_rng(n)
+x, y = rng.random((n, 2)), rng.random((n, 2))
+a, b = 0.5 + rng.random(n), 0.5 + rng.random(n)
+(a / a.sum()).tofile(f'out/bench/ot_{n}_a.f64')
+(b / b.sum()).tofile(f'out/bench/ot_{n}_b.f64')
+((x[:, None, :] - y[None, :, :]) ** 2).sum(-1).tofile(f'out/bench/ot_{n}_C.f64')"
+  done
+  # Passive OpenMP waiting: spinning threads lose whole time slices when the cores are shared.
+  OMP_WAIT_POLICY=passive PROBSPACE_OT_DIR=out/bench build/release/bench/bench_sinkhorn --benchmark_repetitions=7 \
+    --benchmark_report_aggregates_only=true "$@" | grep -E "median|^Run|^---|^Bench"
+  /usr/bin/python3 bench/peers/pot_sinkhorn.py out/bench
 fi
 
 # Modules whose benchmark has no external peer (the peer runs inside the binary, or there is none).

@@ -1,5 +1,6 @@
 #pragma once
-// Umbrella header: the whole public API.
+// Umbrella header: the whole public API. The solvers (which need Ceres) are included when the
+// consumer links probspace::solvers (or probspace::probspace), which defines PROBSPACE_HAS_SOLVERS.
 #include <probspace/core/error.hpp>
 #include <probspace/core/stable.hpp>
 #include <probspace/core/types.hpp>
@@ -36,12 +37,18 @@
 #include <probspace/simplex/softmax.hpp>
 #include <probspace/simplex/sparsemax.hpp>
 #include <probspace/simplex/threshold.hpp>
+
+#ifdef PROBSPACE_HAS_SOLVERS
 #include <probspace/solvers/ceres_solver.hpp>
 #include <probspace/solvers/frank_wolfe.hpp>
 #include <probspace/solvers/gradient_checker.hpp>
+#include <probspace/solvers/max_entropy.hpp>
 #include <probspace/solvers/mirror_descent.hpp>
 #include <probspace/solvers/objective.hpp>
 #include <probspace/solvers/options.hpp>
 #include <probspace/solvers/projected_gradient.hpp>
+#include <probspace/solvers/sinkhorn.hpp>
 #include <probspace/solvers/summary.hpp>
+#include <probspace/solvers/wasserstein.hpp>
 #include <probspace/solvers/water_filling.hpp>
+#endif
