@@ -1,6 +1,7 @@
 // RoPE apply in place: one thread per rotated pair of one head of one token; the pair's cos/sin come
 // from the table row of the token's position. float32 arithmetic; float32 or bfloat16 storage.
 #include "backend.hpp"
+#include "check.cuh"
 
 #include <probspace/core/error.hpp>
 
@@ -44,10 +45,6 @@ __global__ void rope_kernel(T* __restrict__ x, std::ptrdiff_t tokens, std::ptrdi
   from_f(xa * s + xb * c, h + b);
 }
 
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw DeviceError(std::string("CUDA ") + what + ": " + cudaGetErrorString(status));
-}
-
 }  // namespace
 
 std::ptrdiff_t rope_apply(void* stream_ptr, void* flag_ptr, InputType type, void* x, std::ptrdiff_t tokens,
@@ -57,8 +54,7 @@ std::ptrdiff_t rope_apply(void* stream_ptr, void* flag_ptr, InputType type, void
   const std::ptrdiff_t work = tokens * heads * (rotary_dim / 2);
   if (work == 0) return -1;
   auto stream = static_cast<cudaStream_t>(stream_ptr);
-  auto* flag = static_cast<unsigned long long*>(flag_ptr);
-  check(cudaMemsetAsync(flag, 0xff, sizeof *flag, stream), "cudaMemsetAsync");
+  unsigned long long* flag = reset_report(flag_ptr, stream);  // the first bad token, by atomicMin
   constexpr int kThreads = 256;
   const unsigned blocks = unsigned((work + kThreads - 1) / kThreads);
   if (type == InputType::Float32)
@@ -69,11 +65,7 @@ std::ptrdiff_t rope_apply(void* stream_ptr, void* flag_ptr, InputType type, void
     rope_kernel<<<blocks, kThreads, 0, stream>>>(static_cast<std::uint16_t*>(x), tokens, x_stride, heads, head_dim,
                                                  rotary_dim / 2, positions, cos, sin, table_stride, length,
                                                  interleaved, flag);
-  check(cudaGetLastError(), "rope kernel launch");
-  unsigned long long first_bad = 0;
-  check(cudaMemcpyAsync(&first_bad, flag, sizeof first_bad, cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync");
-  check(cudaStreamSynchronize(stream), "rope kernel");
-  return first_bad == ~0ull ? -1 : std::ptrdiff_t(first_bad);
+  return read_report(flag, stream, "rope kernel");
 }
 
 }  // namespace probspace::inference::cuda_backend

@@ -1,5 +1,6 @@
 // CUDA runtime pieces of the backend: device query, streams, memory.
 #include "backend.hpp"
+#include "check.cuh"
 
 #include <probspace/core/error.hpp>
 
@@ -8,11 +9,6 @@
 #include <string>
 
 namespace probspace::inference::cuda_backend {
-namespace {
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw DeviceError(std::string("CUDA ") + what + ": " + cudaGetErrorString(status));
-}
-}  // namespace
 
 bool available() {
   int count = 0;

@@ -2,6 +2,7 @@
 // a block reduction, then one write pass (the row is re-read from L2). float32 accumulation;
 // float32 or bfloat16 input.
 #include "backend.hpp"
+#include "check.cuh"
 
 #include <probspace/core/error.hpp>
 
@@ -138,19 +139,13 @@ bool vectorisable(const void* z, std::ptrdiff_t cols, std::ptrdiff_t z_stride, c
          reinterpret_cast<std::uintptr_t>(out) % 16 == 0;
 }
 
-void check(cudaError_t status, const char* what) {
-  if (status != cudaSuccess) throw DeviceError(std::string("CUDA ") + what + ": " + cudaGetErrorString(status));
-}
-
 }  // namespace
 
 std::ptrdiff_t softmax_rows(void* stream_ptr, void* flag_ptr, InputType type, const void* z, std::ptrdiff_t rows,
                             std::ptrdiff_t cols, std::ptrdiff_t z_stride, float* out, std::ptrdiff_t out_stride, bool log) {
   if (rows == 0) return -1;
   auto stream = static_cast<cudaStream_t>(stream_ptr);
-  // The first bad row, as an unsigned minimum (all ones = none), in the context's flag word.
-  auto* flag = static_cast<unsigned long long*>(flag_ptr);
-  check(cudaMemsetAsync(flag, 0xff, sizeof *flag, stream), "cudaMemsetAsync");
+  unsigned long long* flag = reset_report(flag_ptr, stream);  // the first bad row, by atomicMin
   const auto launch = [&](auto kernel, const auto* input) {
     kernel<<<unsigned(rows), kThreads, 0, stream>>>(input, cols, z_stride, out, out_stride, log, flag);
   };
@@ -163,11 +158,7 @@ std::ptrdiff_t softmax_rows(void* stream_ptr, void* flag_ptr, InputType type, co
     if (vectorisable(z, cols, z_stride, out, out_stride, 8)) launch(softmax_kernel<std::uint16_t, 8>, zb);
     else launch(softmax_kernel<std::uint16_t, 1>, zb);
   }
-  check(cudaGetLastError(), "softmax kernel launch");
-  unsigned long long first_bad = 0;
-  check(cudaMemcpyAsync(&first_bad, flag, sizeof first_bad, cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync");
-  check(cudaStreamSynchronize(stream), "softmax kernel");
-  return first_bad == ~0ull ? -1 : std::ptrdiff_t(first_bad);
+  return read_report(flag, stream, "softmax kernel");
 }
 
 }  // namespace probspace::inference::cuda_backend
