@@ -89,5 +89,18 @@ TEST(InferenceRows, BadInputNamesTheArgument) {
   EXPECT_INVALID_ARGUMENT(softmax_rows<float>(cpu, on_device, rows_view(p)), "z");
 }
 
+TEST(InferenceRows, DeviceBufferBadInput) {
+  EXPECT_INVALID_ARGUMENT(DeviceBuffer<float>(-1), "n");
+  DeviceBuffer<float> empty(0);  // no allocation, so no device needed
+  EXPECT_EQ(empty.size(), 0);
+  EXPECT_INVALID_ARGUMENT(empty.rows(1, 1), "rows");
+  float x = 0;
+  EXPECT_INVALID_ARGUMENT(empty.copy_from_host(&x, 1), "n");
+  EXPECT_INVALID_ARGUMENT(empty.copy_to_host(&x, 1), "n");
+  if (!cuda_available()) {
+    EXPECT_THROW(DeviceBuffer<float>(4), DeviceError);
+  }
+}
+
 }  // namespace
 }  // namespace probspace::inference
