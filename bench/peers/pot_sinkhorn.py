@@ -7,13 +7,13 @@ of the plan after 20 iterations is printed for comparison at equal accuracy.
 
 usage: /usr/bin/python3 bench/peers/pot_sinkhorn.py DIR
 """
-import statistics
 import sys
-import time
 import warnings
 
 import numpy as np
 import ot
+
+from timing import median_ms
 
 warnings.filterwarnings("ignore", message="Sinkhorn did not converge")
 
@@ -27,14 +27,6 @@ def load(directory, n):
     c = np.fromfile(f"{directory}/ot_{n}_C.f64").reshape(n, n)
     return a, b, c
 
-
-def median_ms(solve, repeats):
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        solve()
-        times.append((time.perf_counter() - t0) * 1e3)
-    return statistics.median(times)
 
 
 def main():
