@@ -21,7 +21,21 @@ std::ptrdiff_t softmax_rows(void*, void*, InputType, const void*, std::ptrdiff_t
                             float*, std::ptrdiff_t, bool) {
   missing();
 }
-
+std::ptrdiff_t entmax_rows(void*, void*, InputType, const void*, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t, float*,
+                           std::ptrdiff_t, float, double) {
+  missing();
+}
+std::ptrdiff_t rows_backward(void*, void*, Backward, float, const float*, std::ptrdiff_t, const float*, std::ptrdiff_t, float*,
+                             std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t) {
+  missing();
+}
+void* nbce_create(std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t) { missing(); }
+void nbce_destroy(void*) noexcept {}
+void nbce_reset(void*, void*) { missing(); }
+std::ptrdiff_t nbce_step(void*, void*, void*, const NbceParams&, InputType, const void*, std::ptrdiff_t, float*,
+                         std::ptrdiff_t, std::int32_t*, float*) {
+  missing();
+}
 std::ptrdiff_t rope_apply(void*, void*, InputType, void*, std::ptrdiff_t, std::ptrdiff_t, int, int, int,
                           const std::int32_t*, const float*, const float*, std::ptrdiff_t, std::ptrdiff_t, bool) {
   missing();

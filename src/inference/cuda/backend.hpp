@@ -24,6 +24,40 @@ enum class InputType { Float32, BFloat16 };
 std::ptrdiff_t softmax_rows(void* stream, void* flag, InputType type, const void* z, std::ptrdiff_t rows,
                             std::ptrdiff_t cols, std::ptrdiff_t z_stride, float* out, std::ptrdiff_t out_stride, bool log);
 
+/// α-entmax rows (α = 2: sparsemax; α = 1.5 exact; other α Newton in a bracket; α − 1 ≤ the
+/// softmax cutoff: softmax) of [rows, cols] logits into float32, general α to |Σp − 1| ≤ tolerance;
+/// returns the first bad row or −1.
+std::ptrdiff_t entmax_rows(void* stream, void* flag, InputType type, const void* z, std::ptrdiff_t rows, std::ptrdiff_t cols,
+                           std::ptrdiff_t z_stride, float* p, std::ptrdiff_t p_stride, float alpha, double tolerance);
+
+/// Which backward pass rows_backward runs (see inference/rows.hpp); y is the forward output.
+enum class Backward { Softmax, LogSoftmax, Entmax };
+/// dz from (y, g) row-wise; returns the first row whose y is not a valid forward output (NaN, or
+/// p < 0, or log_p > 0) or whose g is not finite, or −1.
+std::ptrdiff_t rows_backward(void* stream, void* flag, Backward kind, float alpha, const float* y, std::ptrdiff_t y_stride,
+                             const float* g, std::ptrdiff_t g_stride, float* dz, std::ptrdiff_t dz_stride,
+                             std::ptrdiff_t rows, std::ptrdiff_t cols);
+
+/// The batched NBCE step's parameters (nbce::Options in plain types).
+struct NbceParams {
+  enum Truncation { None, TopP, TopK } truncation = None;
+  double top_p = 1;
+  std::int64_t top_k = 0;
+  enum Pooling { MinEntropy, Average, SoftEntropy, Max } pooling = MinEntropy;
+  double beta = 0, eta = 0, soft_temperature = 1, finite_threshold = -100;
+  bool select_row0 = false;
+};
+/// Device scratch for batched NBCE steps of fixed shape (previous selections included).
+void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::ptrdiff_t vocab);
+void nbce_destroy(void* workspace) noexcept;
+/// Forgets the previous selections.
+void nbce_reset(void* workspace, void* stream);
+/// One step over logits [batch·rows_per_sequence, vocab] (float32 or bfloat16); returns the first
+/// row holding NaN or +inf or only −inf, or −1.
+std::ptrdiff_t nbce_step(void* stream, void* flag, void* workspace, const NbceParams& params, InputType type,
+                         const void* logits, std::ptrdiff_t logits_stride, float* log_probs,
+                         std::ptrdiff_t log_probs_stride, std::int32_t* selected, float* entropies);
+
 /// RoPE in place on [tokens, heads·head_dim] (float32 or bfloat16) from float32 cos/sin tables
 /// [length, rotary_dim/2] (row stride table_stride); returns the first token whose position is
 /// outside [0, length), or −1.

@@ -1,0 +1,117 @@
+#pragma once
+// Device helpers shared by the row kernels (one block per row): widening loads of float32 or
+// bfloat16 inputs, the online-softmax merge, and block-wide reductions.
+#include "backend.hpp"
+
+#include <cuda_runtime.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace probspace::inference::cuda_backend {
+
+/// VEC consecutive inputs widened to float: one 16-byte load when the row allows (VEC = 4 floats or
+/// 8 bfloat16), else VEC = 1. bfloat16 arrives as its 16 storage bits.
+template <class In, int VEC> struct Loader;
+template <> struct Loader<float, 1> {
+  __device__ static void load(const float* z, std::ptrdiff_t i, float* x) { x[0] = z[i]; }
+};
+template <> struct Loader<float, 4> {
+  __device__ static void load(const float* z, std::ptrdiff_t i, float* x) {
+    const float4 v = *reinterpret_cast<const float4*>(z + i);
+    x[0] = v.x, x[1] = v.y, x[2] = v.z, x[3] = v.w;
+  }
+};
+template <> struct Loader<std::uint16_t, 1> {
+  __device__ static void load(const std::uint16_t* z, std::ptrdiff_t i, float* x) {
+    x[0] = __uint_as_float(std::uint32_t(z[i]) << 16);
+  }
+};
+template <> struct Loader<std::uint16_t, 8> {
+  __device__ static void load(const std::uint16_t* z, std::ptrdiff_t i, float* x) {
+    const uint4 v = *reinterpret_cast<const uint4*>(z + i);
+    const std::uint32_t w[4] = {v.x, v.y, v.z, v.w};
+    for (int k = 0; k < 4; ++k) {
+      x[2 * k] = __uint_as_float(w[k] << 16);
+      x[2 * k + 1] = __uint_as_float(w[k] & 0xffff0000u);
+    }
+  }
+};
+
+/// Writes VEC floats at out + i (one 16-byte store per 4 when VEC > 1).
+template <int VEC> __device__ __forceinline__ void store(float* out, std::ptrdiff_t i, const float* y) {
+  if constexpr (VEC == 1) {
+    out[i] = y[0];
+  } else {
+#pragma unroll
+    for (int k = 0; k < VEC; k += 4) *reinterpret_cast<float4*>(out + i + k) = make_float4(y[k], y[k + 1], y[k + 2], y[k + 3]);
+  }
+}
+
+/// Whether rows at these pointers and strides allow 16-byte accesses of `vec` inputs and outputs.
+inline bool vectorisable(const void* z, std::ptrdiff_t cols, std::ptrdiff_t z_stride, const float* out,
+                         std::ptrdiff_t out_stride, int vec) {
+  return cols % vec == 0 && z_stride % vec == 0 && out_stride % 4 == 0 && reinterpret_cast<std::uintptr_t>(z) % 16 == 0 &&
+         reinterpret_cast<std::uintptr_t>(out) % 16 == 0;
+}
+
+/// Calls launch(z, std::integral_constant<int, VEC>) with z typed as float or std::uint16_t
+/// (bfloat16 bits), VEC = 16 bytes of inputs when the rows allow, else 1.
+template <class Launch>
+void with_input(InputType type, const void* z, std::ptrdiff_t cols, std::ptrdiff_t z_stride, const float* out,
+                std::ptrdiff_t out_stride, Launch&& launch) {
+  if (type == InputType::Float32) {
+    const auto* zf = static_cast<const float*>(z);
+    if (vectorisable(z, cols, z_stride, out, out_stride, 4)) launch(zf, std::integral_constant<int, 4>{});
+    else launch(zf, std::integral_constant<int, 1>{});
+  } else {
+    const auto* zb = static_cast<const std::uint16_t*>(z);
+    if (vectorisable(z, cols, z_stride, out, out_stride, 8)) launch(zb, std::integral_constant<int, 8>{});
+    else launch(zb, std::integral_constant<int, 1>{});
+  }
+}
+
+/// True for NaN or +inf (invalid logits; −inf is a mask).
+__device__ __forceinline__ bool invalid_logit(float x) { return x != x || x == INFINITY; }
+
+/// Merges the online-softmax states (m, s): s·e^{m} is the partial sum of exp.
+__device__ __forceinline__ void merge_softmax(float& m, float& s, float m2, float s2) {
+  const float m_new = fmaxf(m, m2);
+  if (m_new == -INFINITY) return;  // both empty
+  s = s * __expf(m - m_new) + s2 * __expf(m2 - m_new);
+  m = m_new;
+}
+
+/// Block-wide reduction of N values with `op` (every thread gets the result). `shared` holds
+/// N · 32 values of T; blockDim.x is a multiple of 32.
+template <int N, class T, class Op> __device__ void block_reduce(T (&v)[N], T* shared, Op op) {
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32, warps = blockDim.x / 32;
+#pragma unroll
+  for (int k = 0; k < N; ++k)
+    for (int offset = 16; offset > 0; offset >>= 1) v[k] = op(v[k], __shfl_xor_sync(0xffffffffu, v[k], offset));
+  __syncthreads();  // `shared` may still be read from the previous reduction
+  if (lane == 0)
+#pragma unroll
+    for (int k = 0; k < N; ++k) shared[k * 32 + warp] = v[k];
+  __syncthreads();
+#pragma unroll
+  for (int k = 0; k < N; ++k) {
+    v[k] = shared[k * 32];
+    for (int w = 1; w < warps; ++w) v[k] = op(v[k], shared[k * 32 + w]);
+  }
+}
+
+struct Sum {
+  template <class T> __device__ T operator()(T a, T b) const { return a + b; }
+};
+struct Max {
+  __device__ float operator()(float a, float b) const { return fmaxf(a, b); }
+  __device__ int operator()(int a, int b) const { return a > b ? a : b; }
+};
+struct Min {
+  __device__ double operator()(double a, double b) const { return fmin(a, b); }
+};
+
+}  // namespace probspace::inference::cuda_backend
