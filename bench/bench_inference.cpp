@@ -1,7 +1,9 @@
-// Inference row maps on each backend: softmax / log_softmax over [rows, V] float32 and bfloat16, in
-// GB/s of (read + write) bytes, so the figure compares directly with a copy. CUDA cases are skipped
+// The inference kernels on each backend: row maps forward and backward over [rows, V] float32 and
+// bfloat16, the batched NBCE step and RoPE apply, in GB/s of the bytes read and written, so the
+// figure compares directly with a copy (peers: bench/peers/torch_cuda_rows.py, torch_cpu_rows.py). CUDA cases are skipped
 // without a device. Wall time per call includes the stream synchronisation of each call.
 #include <probspace/inference/eigen_view.hpp>
+#include <probspace/inference/nbce_batch.hpp>
 #include <probspace/inference/rope_apply.hpp>
 #include <probspace/inference/rows.hpp>
 #include <probspace/rope/rotation.hpp>
@@ -29,43 +31,133 @@ template <class In> std::vector<In> logits(Index rows, Index cols) {
   return z;
 }
 
+enum class Kernel { Softmax, LogSoftmax, Sparsemax, Entmax15, SoftmaxBackward, EntmaxBackward };
+constexpr const char* kKernelNames[] = {"softmax", "log_softmax", "sparsemax", "entmax-1.5", "softmax backward",
+                                        "entmax-1.5 backward"};
+
+/// One row map over [rows, cols] (CPU: 1024 rows, CUDA: 4096, V = 32000); bytes = inputs read once +
+/// output written once (backward passes read p and g).
 template <class In> void BM_Rows(benchmark::State& state) {
   const auto device = static_cast<Device>(state.range(0));
-  const bool log = state.range(1) != 0;
-  const Index rows = state.range(2), cols = state.range(3);
+  const auto kernel = static_cast<Kernel>(state.range(1));
+  const Index rows = device == Device::Cuda ? 4096 : 1024, cols = 32000;
+  const bool backward = kernel == Kernel::SoftmaxBackward || kernel == Kernel::EntmaxBackward;
   if (device == Device::Cuda && !cuda_available()) {
     state.SkipWithError("no CUDA device");
     return;
   }
   Context context(device);
   const auto host = logits<In>(rows, cols);
-  std::vector<float> host_out(std::size_t(rows * cols));
+  // Backward passes take p = the forward output (from z) and g = z as the upstream gradient.
+  std::vector<float> host_p(std::size_t(rows * cols)), host_g(std::size_t(rows * cols)), host_out(std::size_t(rows * cols));
+  for (std::size_t i = 0; i < host.size(); ++i) {
+    if constexpr (std::is_same_v<In, float>) host_g[i] = host[i];
+    else host_g[i] = to_float(host[i]);
+  }
+  Context cpu(Device::Cpu);
+  const RowsView<const float> g_host{host_g.data(), rows, cols, cols, Memory::Host};
+  if (kernel == Kernel::SoftmaxBackward) softmax_rows<float>(cpu, g_host, {host_p.data(), rows, cols, cols, Memory::Host});
+  if (kernel == Kernel::EntmaxBackward) entmax_rows<float>(cpu, g_host, {host_p.data(), rows, cols, cols, Memory::Host}, 1.5f);
   std::unique_ptr<DeviceBuffer<In>> z;
-  std::unique_ptr<DeviceBuffer<float>> out;
+  std::unique_ptr<DeviceBuffer<float>> out, p, g;
   RowsView<const In> zv{host.data(), rows, cols, cols, Memory::Host};
+  RowsView<const float> pv{host_p.data(), rows, cols, cols, Memory::Host}, gv = g_host;
   RowsView<float> ov{host_out.data(), rows, cols, cols, Memory::Host};
   if (device == Device::Cuda) {
     z = std::make_unique<DeviceBuffer<In>>(rows * cols);
     out = std::make_unique<DeviceBuffer<float>>(rows * cols);
+    p = std::make_unique<DeviceBuffer<float>>(rows * cols);
+    g = std::make_unique<DeviceBuffer<float>>(rows * cols);
     z->copy_from_host(host.data(), rows * cols);
+    p->copy_from_host(host_p.data(), rows * cols);
+    g->copy_from_host(host_g.data(), rows * cols);
     zv = z->rows(rows, cols);
     ov = out->rows(rows, cols);
+    pv = p->rows(rows, cols);
+    gv = g->rows(rows, cols);
   }
   for (auto _ : state) {
-    log ? log_softmax_rows<In>(context, zv, ov) : softmax_rows<In>(context, zv, ov);
+    switch (kernel) {
+    case Kernel::Softmax: softmax_rows<In>(context, zv, ov); break;
+    case Kernel::LogSoftmax: log_softmax_rows<In>(context, zv, ov); break;
+    case Kernel::Sparsemax: sparsemax_rows<In>(context, zv, ov); break;
+    case Kernel::Entmax15: entmax_rows<In>(context, zv, ov, 1.5f); break;
+    case Kernel::SoftmaxBackward: softmax_backward(context, pv, gv, ov); break;
+    case Kernel::EntmaxBackward: entmax_backward(context, pv, gv, ov, 1.5f); break;
+    }
     context.synchronize();
   }
-  state.SetLabel(std::string(to_string(device)) + (log ? " log_softmax " : " softmax ") +
-                 (std::is_same_v<In, float> ? "float32" : "bfloat16"));
-  state.SetBytesProcessed(state.iterations() * rows * cols * Index(sizeof(In) + sizeof(float)));
+  state.SetLabel(std::string(to_string(device)) + " " + kKernelNames[state.range(1)] + " " +
+                 (backward ? "float32" : std::is_same_v<In, float> ? "float32" : "bfloat16") + " [" +
+                 std::to_string(rows) + ", " + std::to_string(cols) + "]");
+  const Index in_bytes = backward ? Index(2 * sizeof(float)) : Index(sizeof(In));
+  state.SetBytesProcessed(state.iterations() * rows * cols * (in_bytes + Index(sizeof(float))));
 }
 
-void args(benchmark::internal::Benchmark* b) {
+void forward_args(benchmark::internal::Benchmark* b) {
   for (const Index device : {Index(Device::Cpu), Index(Device::Cuda)})
-    for (const Index log : {0, 1}) b->Args({device, log, 4096, 32000});
+    for (const Kernel k : {Kernel::Softmax, Kernel::LogSoftmax, Kernel::Sparsemax, Kernel::Entmax15}) b->Args({device, Index(k)});
 }
-BENCHMARK(BM_Rows<float>)->Apply(args)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Rows<bfloat16>)->Apply(args)->Unit(benchmark::kMillisecond)->UseRealTime();
+void backward_args(benchmark::internal::Benchmark* b) {
+  for (const Index device : {Index(Device::Cpu), Index(Device::Cuda)})
+    for (const Kernel k : {Kernel::SoftmaxBackward, Kernel::EntmaxBackward}) b->Args({device, Index(k)});
+}
+BENCHMARK(BM_Rows<float>)->Apply(forward_args)->Apply(backward_args)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Rows<bfloat16>)->Apply(forward_args)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// The batched NBCE step (min-entropy, β = 0.25) over [rows, vocab] logits, one sequence: top-p 0.95
+/// or no truncation. Bytes = the logits read once.
+template <class In> void BM_NbceStep(benchmark::State& state) {
+  const auto device = static_cast<Device>(state.range(0));
+  const Index rows = state.range(1), vocab = state.range(2);
+  const bool top_p = state.range(3) != 0;
+  if (device == Device::Cuda && !cuda_available()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  Context context(device);
+  probspace::nbce::Options options;
+  options.truncation = top_p ? probspace::nbce::Truncation::TopP(0.95) : probspace::nbce::Truncation::None();
+  options.empty_support = probspace::nbce::EmptySupport::Report;
+  NbceBatch step(context, options, 1, rows, vocab);
+  const auto host = logits<In>(rows, vocab);
+  std::vector<float> host_out(static_cast<std::size_t>(vocab)), host_h(static_cast<std::size_t>(rows));
+  std::vector<std::int32_t> host_sel(1);
+  RowsView<const In> zv{host.data(), rows, vocab, vocab, Memory::Host};
+  RowsView<float> ov{host_out.data(), 1, vocab, vocab, Memory::Host};
+  std::int32_t* sel = host_sel.data();
+  float* h = host_h.data();
+  std::unique_ptr<DeviceBuffer<In>> z;
+  std::unique_ptr<DeviceBuffer<float>> out, hd;
+  std::unique_ptr<DeviceBuffer<std::int32_t>> sd;
+  if (device == Device::Cuda) {
+    z = std::make_unique<DeviceBuffer<In>>(rows * vocab);
+    out = std::make_unique<DeviceBuffer<float>>(vocab);
+    hd = std::make_unique<DeviceBuffer<float>>(rows);
+    sd = std::make_unique<DeviceBuffer<std::int32_t>>(1);
+    z->copy_from_host(host.data(), rows * vocab);
+    zv = z->rows(rows, vocab);
+    ov = out->rows(1, vocab);
+    sel = sd->data();
+    h = hd->data();
+  }
+  for (auto _ : state) {
+    step.step<In>(zv, ov, sel, h);
+    context.synchronize();
+  }
+  state.SetLabel(std::string(to_string(device)) + " NBCE step " + (top_p ? "top-p 0.95 " : "no truncation ") +
+                 (std::is_same_v<In, float> ? "float32" : "bfloat16") + " [" + std::to_string(rows) + ", " +
+                 std::to_string(vocab) + "]");
+  state.SetBytesProcessed(state.iterations() * rows * vocab * Index(sizeof(In)));
+}
+void nbce_args(benchmark::internal::Benchmark* b) {
+  for (const Index device : {Index(Device::Cpu), Index(Device::Cuda)}) {
+    b->Args({device, 65, 152064, 1});
+    b->Args({device, 257, 152064, 0});
+  }
+}
+BENCHMARK(BM_NbceStep<float>)->Apply(nbce_args)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_NbceStep<bfloat16>)->Apply(nbce_args)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 /// RoPE apply in place on [4096 tokens, 32 heads · 128] (half layout, full rotary), table of 8192
 /// positions; bytes = read + write of x.

@@ -17,5 +17,5 @@ cmake -S . -B build/device -G Ninja -DCMAKE_BUILD_TYPE=Release -DPROBSPACE_SOLVE
 cmake --build build/device -j "$(nproc)" --target test_cuda test_inference bench_inference "$@"
 build/device/tests/test_cuda
 build/device/tests/test_inference
-build/device/bench/bench_inference --benchmark_repetitions=3 --benchmark_report_aggregates_only=true | grep -E "median|Benchmark"
+build/device/bench/bench_inference --benchmark_filter='>/1/' --benchmark_repetitions=3 --benchmark_report_aggregates_only=true | grep -E "median|Benchmark"
 python3 bench/peers/torch_cuda_rows.py

@@ -1,13 +1,40 @@
 #!/usr/bin/python3
-"""PyTorch GPU peer for bench_inference: torch.softmax / log_softmax over [4096, 32000] float32 and
-bfloat16 on the GPU, a device copy of the same bytes, and the HF-style RoPE apply
-(x·cos + rotate_half(x)·sin, written back into x) on [4096 tokens, 32 heads, 128], timed with CUDA
-events (median of 50). Prints milliseconds and GB/s of (read + write) bytes, as bench_inference
-counts them.
+"""PyTorch GPU peer for bench_inference, on the same shapes: torch.softmax / log_softmax, sort-based
+sparsemax and entmax-1.5 (the entmax package's algorithm), the softmax backward (autograd) over
+[4096, 32000] float32 and bfloat16, a device copy of the same bytes; the NBCE step of spec nbce.md §8
+(torch_nbce.nbce_step, eager) at (65, 152064) with top-p 0.95 and (257, 152064) without; and the
+HF-style RoPE apply (x·cos + rotate_half(x)·sin, written back into x) on [4096 tokens, 32 heads, 128].
+Timed with CUDA events (median of 50). Prints milliseconds and GB/s of the bytes read and written,
+as bench_inference counts them.
 """
 import statistics
 
 import torch
+
+from torch_nbce import nbce_step
+
+
+def sparsemax(z):
+    """Sort-based sparsemax (Martins & Astudillo 2016)."""
+    zs, _ = torch.sort(z, dim=-1, descending=True)
+    k = torch.arange(1, z.shape[-1] + 1, device=z.device, dtype=z.dtype)
+    cs = zs.cumsum(dim=-1)
+    kz = (1 + k * zs > cs).sum(dim=-1, keepdim=True)
+    tau = (cs.gather(-1, kz - 1) - 1) / kz
+    return (z - tau).clamp(min=0)
+
+
+def entmax15(z):
+    """Sort-based exact entmax-1.5 (Peters et al. 2019, as the entmax package)."""
+    z = (z - z.max(dim=-1, keepdim=True).values) / 2
+    zs, _ = torch.sort(z, dim=-1, descending=True)
+    k = torch.arange(1, z.shape[-1] + 1, device=z.device, dtype=z.dtype)
+    mean = zs.cumsum(dim=-1) / k
+    mean_sq = (zs * zs).cumsum(dim=-1) / k
+    delta = (1 - k * (mean_sq - mean * mean)) / k
+    tau = mean - delta.clamp(min=0).sqrt()
+    support = (tau <= zs).sum(dim=-1, keepdim=True)
+    return (z - tau.gather(-1, support - 1)).clamp(min=0) ** 2
 
 
 def median_ms(fn, repeats=50):
@@ -30,12 +57,30 @@ def main():
     for dtype in (torch.float32, torch.bfloat16):
         z = (2.5 * torch.randn(4096, 32000, device="cuda", generator=g)).to(dtype)
         read_write = z.numel() * (z.element_size() + 4)
+        zf = z.float()
         for name, fn in [("copy (clone)", lambda: z.clone()),
                          ("torch.softmax", lambda: torch.softmax(z, dim=-1, dtype=torch.float32)),
-                         ("torch.log_softmax", lambda: torch.log_softmax(z, dim=-1, dtype=torch.float32))]:
+                         ("torch.log_softmax", lambda: torch.log_softmax(z, dim=-1, dtype=torch.float32)),
+                         ("sparsemax (sort)", lambda: sparsemax(zf)),
+                         ("entmax-1.5 (sort)", lambda: entmax15(zf))]:
             ms = median_ms(fn)
             nbytes = 2 * z.numel() * z.element_size() if name.startswith("copy") else read_write
             print(f"  {str(dtype):15s} {name:18s} {ms:8.3f} ms  {nbytes / ms / 1e6:8.1f} GB/s")
+
+    z = 2.5 * torch.randn(4096, 32000, device="cuda", generator=g)
+    p = torch.softmax(z, dim=-1)
+    ms = median_ms(lambda: torch._softmax_backward_data(z, p, -1, torch.float32))
+    print(f"  {str(torch.float32):15s} {'softmax backward':18s} {ms:8.3f} ms  {3 * z.numel() * 4 / ms / 1e6:8.1f} GB/s")
+
+    for dtype in (torch.float32, torch.bfloat16):
+        for rows, vocab, top_p in [(65, 152064, 0.95), (257, 152064, None)]:
+            z = (2.5 * torch.randn(rows, vocab, device="cuda", generator=g)).to(dtype)
+            # the reference pipeline computes in float32: bfloat16 logits are widened first
+            step = lambda: nbce_step(z if dtype == torch.float32 else z.float(), top_p=top_p)
+            ms = median_ms(step)
+            label = f"NBCE step {'top-p' if top_p else 'no trunc.'} [{rows}, {vocab}]"
+            nbytes = rows * vocab * (4 if dtype == torch.float32 else 2)
+            print(f"  {str(dtype):15s} {label:18s} {ms:8.3f} ms  {nbytes / ms / 1e6:8.1f} GB/s")
 
     tokens, heads, dim, length = 4096, 32, 128, 8192
     inv_freq = 1.0 / (10000 ** (torch.arange(0, dim, 2, dtype=torch.float64, device="cuda") / dim))

@@ -1,0 +1,117 @@
+// CPU ↔ CUDA comparison of the batched NBCE step: the same selections, nuclei (the −inf pattern of
+// the merged row) and, within float32 rounding, entropies and log-probs, over several steps, for
+// every truncation and pooling, float32 and bfloat16, including rows whose crossing bin overflows
+// the shared buffer (ties). Skips without a CUDA device.
+#include <probspace/inference/eigen_view.hpp>
+#include <probspace/inference/nbce_batch.hpp>
+
+#include "../support/testing.hpp"
+
+namespace probspace::inference {
+namespace {
+
+constexpr float kInf = std::numeric_limits<float>::infinity();
+
+template <class In> std::vector<In> convert(const RowMatrixX<float>& z) {
+  std::vector<In> out(std::size_t(z.size()));
+  for (Index i = 0; i < z.size(); ++i) {
+    if constexpr (std::is_same_v<In, float>) out[std::size_t(i)] = z.data()[i];
+    else out[std::size_t(i)] = to_bfloat16(z.data()[i]);
+  }
+  return out;
+}
+
+RowMatrixX<float> logits(Index rows, Index vocab, std::uint64_t seed, bool ties) {
+  std::mt19937_64 rng(seed);
+  RowMatrixX<float> z(rows, vocab);
+  for (Index r = 0; r < rows; ++r) z.row(r) = probspace::testing::normal_vector<float>(rng, vocab, 2.5).transpose();
+  z(0, 1) = -kInf;
+  if (ties) {
+    z.row(1).setConstant(0.0f);  // every token tied: the refinement reaches the index bits
+    for (Index v = 0; v < vocab; v += 3) z(2, v) = 1.0f;  // a third tied at the top
+  }
+  return z;
+}
+
+template <class In> void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, Index rows, Index vocab, bool ties) {
+  nbce::Options o;
+  o.pooling = pooling;
+  o.truncation = truncation;
+  o.empty_support = nbce::EmptySupport::Report;
+  Context cpu(Device::Cpu), gpu(Device::Cuda);
+  NbceBatch on_cpu(cpu, o, batch, rows, vocab), on_gpu(gpu, o, batch, rows, vocab);
+  DeviceBuffer<In> zd(batch * rows * vocab);
+  DeviceBuffer<float> lpd(batch * vocab), ed(batch * rows);
+  DeviceBuffer<std::int32_t> sd(batch);
+  double worst_lp = 0, worst_h = 0;
+  Index pattern_differs = 0;
+  for (int t = 0; t < 3; ++t) {
+    const RowMatrixX<float> z = logits(batch * rows, vocab, std::uint64_t(1000 * t + vocab + rows), ties);
+    const std::vector<In> host = convert<In>(z);
+    RowMatrixX<float> want(batch, vocab), got(batch, vocab);
+    std::vector<std::int32_t> sel_want(batch), sel_got(batch);
+    std::vector<float> h_want(std::size_t(batch * rows)), h_got(std::size_t(batch * rows));
+    on_cpu.step<In>({host.data(), batch * rows, vocab, vocab, Memory::Host}, rows_view(want), sel_want.data(), h_want.data());
+    zd.copy_from_host(host.data(), batch * rows * vocab);
+    on_gpu.step<In>(zd.rows(batch * rows, vocab), lpd.rows(batch, vocab), sd.data(), ed.data());
+    lpd.copy_to_host(got.data(), batch * vocab);
+    sd.copy_to_host(sel_got.data(), batch);
+    ed.copy_to_host(h_got.data(), batch * rows);
+    EXPECT_EQ(sel_got, sel_want) << "step " << t;
+    for (std::size_t i = 0; i < h_want.size(); ++i) worst_h = std::max(worst_h, double(std::abs(h_got[i] - h_want[i])));
+    for (Index i = 0; i < want.size(); ++i) {
+      const float a = got.data()[i], b = want.data()[i];
+      if ((a == -kInf) != (b == -kInf)) {
+        ++pattern_differs;
+        continue;
+      }
+      if (b != -kInf) worst_lp = std::max(worst_lp, double(std::abs(a - b)));
+    }
+  }
+  std::printf("  %-11s %-8s k/p %-6g %-9s [%ld x %ld, %ld]%s  max abs log-prob %.2e, entropy %.2e, support differs %ld\n",
+              pooling == nbce::Pooling::MinEntropy ? "min-entropy" : pooling == nbce::Pooling::Average ? "average"
+                                                   : pooling == nbce::Pooling::Max ? "max" : "soft",
+              truncation.kind == nbce::Truncation::Kind::None ? "none" : truncation.kind == nbce::Truncation::Kind::TopP ? "top-p" : "top-k",
+              truncation.kind == nbce::Truncation::Kind::TopK ? double(truncation.top_k) : truncation.top_p,
+              std::is_same_v<In, float> ? "float32" : "bfloat16", long(batch), long(rows), long(vocab), ties ? " ties" : "",
+              worst_lp, worst_h, long(pattern_differs));
+  EXPECT_EQ(pattern_differs, 0);
+  EXPECT_LT(worst_lp, 2e-4);  // log-probs up to ~30 in magnitude, float32 sums in another order
+  EXPECT_LT(worst_h, 2e-4);
+}
+
+TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or CUDA not compiled in)";
+  using nbce::Pooling;
+  using nbce::Truncation;
+  for (const auto pooling : {Pooling::MinEntropy, Pooling::Average, Pooling::SoftEntropy, Pooling::Max})
+    for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95), Truncation::TopP(0.5), Truncation::TopK(50)}) {
+      compare<float>(pooling, truncation, 2, 5, 1000, false);
+      compare<bfloat16>(pooling, truncation, 2, 5, 1000, false);
+    }
+  compare<float>(Pooling::MinEntropy, Truncation::TopP(0.95), 1, 65, 152064, false);
+  compare<bfloat16>(Pooling::MinEntropy, Truncation::TopP(0.95), 1, 65, 152064, false);
+  compare<float>(Pooling::MinEntropy, Truncation::None(), 1, 257, 32000, false);
+  compare<float>(Pooling::MinEntropy, Truncation::TopP(0.9), 3, 4, 32000, true);
+  compare<float>(Pooling::Average, Truncation::TopK(5000), 3, 4, 32000, true);
+  compare<float>(Pooling::MinEntropy, Truncation::TopP(0.95), 2, 3, 4097, false);  // not a multiple of 8
+}
+
+TEST(CudaNbce, InvalidRowsAreReportedByBatchIndex) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or CUDA not compiled in)";
+  Context gpu(Device::Cuda);
+  nbce::Options o;
+  o.empty_support = nbce::EmptySupport::Report;
+  NbceBatch step(gpu, o, 2, 3, 64);
+  RowMatrixX<float> z = logits(6, 64, 1, false);
+  z(4, 9) = std::nanf("");
+  DeviceBuffer<float> zd(6 * 64), lp(2 * 64), h(6);
+  DeviceBuffer<std::int32_t> sel(2);
+  zd.copy_from_host(z.data(), 6 * 64);
+  EXPECT_INVALID_ARGUMENT(step.step<float>(zd.rows(6, 64), lp.rows(2, 64), sel.data(), h.data()), "logits[4]");
+  RowMatrixX<float> host(2, 64);
+  EXPECT_INVALID_ARGUMENT(step.step<float>(zd.rows(6, 64), rows_view(host), sel.data(), h.data()), "log_probs");
+}
+
+}  // namespace
+}  // namespace probspace::inference
