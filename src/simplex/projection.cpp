@@ -16,8 +16,10 @@ Threshold<T> kernels::project_simplex_row(const T* y, Index n, T* out, double a,
                                           ProjectionMethod method, std::vector<double>& work) {
   const auto t = threshold(y, n, a, max_y, method, work);
   if (t.support_size == 0) return {T(t.tau), 0};  // Condat found invalid input: out untouched
-  const T tau = T(t.tau);
-  for (Index i = 0; i < n; ++i) out[i] = std::max(y[i] - tau, T(0));
+  // τ as an unevaluated sum τ_hi + τ_lo: y − τ_hi is exact near τ (Sterbenz), so entries far below
+  // one ulp of y (e.g. 1/32000 next to y ≈ 1 in float) keep their relative precision.
+  const T tau = T(t.tau), tau_lo = T(t.tau - double(tau));
+  for (Index i = 0; i < n; ++i) out[i] = std::max((y[i] - tau) - tau_lo, T(0));
   return {tau, t.support_size};
 }
 template Threshold<float> kernels::project_simplex_row<float>(const float*, Index, float*, double, float,

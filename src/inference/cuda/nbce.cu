@@ -53,8 +53,12 @@ struct Workspace {
 };
 
 __device__ __forceinline__ void merge_state(float& m, float& s, float& a, float m2, float s2, float a2) {
+  if (m2 == -INFINITY) return;  // an empty state (s·(m − mn) would be 0·∞)
+  if (m == -INFINITY) {
+    m = m2, s = s2, a = a2;
+    return;
+  }
   const float mn = fmaxf(m, m2);
-  if (mn == -INFINITY) return;
   const float f1 = __expf(m - mn), f2 = __expf(m2 - mn);
   a = f1 * (a + s * (m - mn)) + f2 * (a2 + s2 * (m2 - mn));
   s = f1 * s + f2 * s2;

@@ -145,16 +145,17 @@ entmax_kernel(const In* __restrict__ z, std::ptrdiff_t cols, std::ptrdiff_t z_st
   const double tau = solve_threshold(family, am1 * double(z_max[0]), 1.0 / am1, tolerance, visit, sums, norm);
 
   // p = [X − τ]₊^{1/(α−1)} (renormalised for general α).
-  const float tau_f = float(tau), half_f = 0.5f;
+  // τ as τ_hi + τ_lo: X − τ_hi is exact near τ, so entries far below one ulp of X keep their precision.
+  const float tau_f = float(tau), tau_lo = float(tau - double(tau_f)), half_f = 0.5f;
   for (std::ptrdiff_t i = std::ptrdiff_t(threadIdx.x) * VEC; i < cols; i += kThreads * VEC) {
     Loader<In, VEC>::load(zr, i, x);
     float y[VEC];
 #pragma unroll
     for (int k = 0; k < VEC; ++k) {
       if (family == Family::Sparsemax) {
-        y[k] = fmaxf(x[k] - tau_f, 0.0f);
+        y[k] = fmaxf((x[k] - tau_f) - tau_lo, 0.0f);
       } else if (family == Family::Entmax15) {
-        const float d = fmaxf(half_f * x[k] - tau_f, 0.0f);
+        const float d = fmaxf((half_f * x[k] - tau_f) - tau_lo, 0.0f);
         y[k] = d * d;
       } else {
         const double d = am1 * double(x[k]) - tau;
