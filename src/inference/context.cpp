@@ -32,11 +32,11 @@ Device resolve(Device device) {
 Context::Context(Device device) : device_(resolve(device)) {
   if (device_ == Device::Cuda) {
     stream_ = cuda_backend::create_stream();
-    flag_ = cuda_backend::allocate(8);
+    report_ = cuda_backend::create_report();
   }
 }
 Context::~Context() {
-  if (flag_) cuda_backend::release(flag_);
+  if (report_) cuda_backend::destroy_report(report_);
   if (stream_) cuda_backend::destroy_stream(stream_);
 }
 void Context::synchronize() const {

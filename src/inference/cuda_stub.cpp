@@ -17,6 +17,8 @@ void* allocate(std::size_t) { missing(); }
 void release(void*) noexcept {}
 void copy_to_device(void*, const void*, std::size_t) { missing(); }
 void copy_to_host(void*, const void*, std::size_t) { missing(); }
+void* create_report() { missing(); }
+void destroy_report(void*) noexcept {}
 std::ptrdiff_t softmax_rows(void*, void*, InputType, const void*, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,
                             float*, std::ptrdiff_t, bool) {
   missing();

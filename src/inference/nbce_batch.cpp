@@ -97,7 +97,7 @@ void NbceBatch::step(RowsView<const In> logits, RowsView<float> log_probs, std::
   if (context_.device() == Device::Cuda) {
     const auto type = std::is_same_v<In, float> ? cuda_backend::InputType::Float32 : cuda_backend::InputType::BFloat16;
     const std::ptrdiff_t bad =
-        cuda_backend::nbce_step(context_.stream(), context_.device_flag(), backend_->workspace, cuda_params(options_), type,
+        cuda_backend::nbce_step(context_.stream(), context_.report(), backend_->workspace, cuda_params(options_), type,
                                 logits.data, logits.stride, log_probs.data, log_probs.stride, selected, entropies);
     require(bad < 0, kStep, kernels::row_name("logits", bad), "holds NaN or +inf, or only -inf");
     return;

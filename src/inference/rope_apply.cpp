@@ -46,7 +46,7 @@ void rope_apply(Context& context, RowsView<T> x, const std::int32_t* positions, 
 
   if (context.device() == Device::Cuda) {
     const auto type = std::is_same_v<T, float> ? cuda_backend::InputType::Float32 : cuda_backend::InputType::BFloat16;
-    const std::ptrdiff_t bad = cuda_backend::rope_apply(context.stream(), context.device_flag(), type, x.data, x.rows,
+    const std::ptrdiff_t bad = cuda_backend::rope_apply(context.stream(), context.report(), type, x.data, x.rows,
                                                         x.stride, heads, int(head_dim), int(rotary), positions,
                                                         cos.data, sin.data, cos.stride, cos.rows, interleaved);
     require(bad < 0, kFn, kernels::row_name("positions", bad), "is outside the table [0, ", cos.rows, ")");

@@ -68,7 +68,7 @@ bool dispatched_to_cuda(Context& context, const RowsView<const In>& z, const Row
 
 template <class In> void softmax_map(Context& context, RowsView<const In> z, RowsView<float> out, bool log, const char* fn) {
   if (dispatched_to_cuda(context, z, out, fn, [&](cuda_backend::InputType type) {
-        return cuda_backend::softmax_rows(context.stream(), context.device_flag(), type, z.data, z.rows, z.cols, z.stride,
+        return cuda_backend::softmax_rows(context.stream(), context.report(), type, z.data, z.rows, z.cols, z.stride,
                                           out.data, out.stride, log);
       }))
     return;
@@ -85,7 +85,7 @@ template <class In> void softmax_map(Context& context, RowsView<const In> z, Row
 template <class In> void entmax_map(Context& context, RowsView<const In> z, RowsView<float> p, float alpha, const char* fn) {
   require(alpha > 1.0f, fn, "alpha", "must be > 1, got ", alpha);
   if (dispatched_to_cuda(context, z, p, fn, [&](cuda_backend::InputType type) {
-        return cuda_backend::entmax_rows(context.stream(), context.device_flag(), type, z.data, z.rows, z.cols, z.stride,
+        return cuda_backend::entmax_rows(context.stream(), context.report(), type, z.data, z.rows, z.cols, z.stride,
                                          p.data, p.stride, alpha, kRowsEntmaxTolerance);
       }))
     return;
@@ -111,7 +111,7 @@ bool backward_on_cuda(Context& context, const RowsView<const float>& y, const Ro
     });
     return false;
   }
-  const std::ptrdiff_t bad = cuda_backend::rows_backward(context.stream(), context.device_flag(), kind, alpha, y.data,
+  const std::ptrdiff_t bad = cuda_backend::rows_backward(context.stream(), context.report(), kind, alpha, y.data,
                                                          y.stride, g.data, g.stride, dz.data, dz.stride, y.rows, y.cols);
   require(bad < 0, fn, row_name(std::string(y_name) + " or g", bad), "is not a valid forward output, or g is not finite");
   return true;

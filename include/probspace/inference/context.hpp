@@ -22,13 +22,14 @@ public:
   void* stream() const { return stream_; }
   /// Waits for the work queued on this context.
   void synchronize() const;
-  /// One 8-byte device word the kernels report through (CUDA contexts; nullptr on the CPU).
-  void* device_flag() const { return flag_; }
+  /// The kernels' error report (CUDA contexts; nullptr on the CPU): how a kernel returns the first
+  /// bad row to the call that launched it. Internal to the backend.
+  void* report() const { return report_; }
 
 private:
   Device device_;
   void* stream_ = nullptr;
-  void* flag_ = nullptr;
+  void* report_ = nullptr;
 };
 
 /// A CUDA allocation of n elements of T (float, bfloat16 or std::int32_t), freed on destruction (plain

@@ -15,26 +15,29 @@ void* allocate(std::size_t bytes);
 void release(void* pointer) noexcept;
 void copy_to_device(void* device, const void* host, std::size_t bytes);
 void copy_to_host(void* host, const void* device, std::size_t bytes);
+/// A context's error report (check.cuh: ReportState), the `report` argument of the kernels below,
+/// through which they return the first bad row or token.
+void* create_report();
+void destroy_report(void* report) noexcept;
 
 enum class InputType { Float32, BFloat16 };
 
 /// Row-wise softmax (log = false) or log_softmax of [rows, cols] logits into float32; returns the
 /// first row holding NaN or +inf or only −inf, or −1 (the call waits for the stream to read that).
-/// `flag` is one device word of the context's (8 bytes), used for that report.
-std::ptrdiff_t softmax_rows(void* stream, void* flag, InputType type, const void* z, std::ptrdiff_t rows,
+std::ptrdiff_t softmax_rows(void* stream, void* report, InputType type, const void* z, std::ptrdiff_t rows,
                             std::ptrdiff_t cols, std::ptrdiff_t z_stride, float* out, std::ptrdiff_t out_stride, bool log);
 
 /// α-entmax rows (α = 2: sparsemax; α = 1.5 exact; other α Newton in a bracket; α − 1 ≤ the
 /// softmax cutoff: softmax) of [rows, cols] logits into float32, general α to |Σp − 1| ≤ tolerance;
 /// returns the first bad row or −1.
-std::ptrdiff_t entmax_rows(void* stream, void* flag, InputType type, const void* z, std::ptrdiff_t rows, std::ptrdiff_t cols,
+std::ptrdiff_t entmax_rows(void* stream, void* report, InputType type, const void* z, std::ptrdiff_t rows, std::ptrdiff_t cols,
                            std::ptrdiff_t z_stride, float* p, std::ptrdiff_t p_stride, float alpha, double tolerance);
 
 /// Which backward pass rows_backward runs (see inference/rows.hpp); y is the forward output.
 enum class Backward { Softmax, LogSoftmax, Entmax };
 /// dz from (y, g) row-wise; returns the first row whose y is not a valid forward output (NaN, or
 /// p < 0, or log_p > 0) or whose g is not finite, or −1.
-std::ptrdiff_t rows_backward(void* stream, void* flag, Backward kind, float alpha, const float* y, std::ptrdiff_t y_stride,
+std::ptrdiff_t rows_backward(void* stream, void* report, Backward kind, float alpha, const float* y, std::ptrdiff_t y_stride,
                              const float* g, std::ptrdiff_t g_stride, float* dz, std::ptrdiff_t dz_stride,
                              std::ptrdiff_t rows, std::ptrdiff_t cols);
 
@@ -54,14 +57,14 @@ void nbce_destroy(void* workspace) noexcept;
 void nbce_reset(void* workspace, void* stream);
 /// One step over logits [batch·rows_per_sequence, vocab] (float32 or bfloat16); returns the first
 /// row holding NaN or +inf or only −inf, or −1.
-std::ptrdiff_t nbce_step(void* stream, void* flag, void* workspace, const NbceParams& params, InputType type,
+std::ptrdiff_t nbce_step(void* stream, void* report, void* workspace, const NbceParams& params, InputType type,
                          const void* logits, std::ptrdiff_t logits_stride, float* log_probs,
                          std::ptrdiff_t log_probs_stride, std::int32_t* selected, float* entropies);
 
 /// RoPE in place on [tokens, heads·head_dim] (float32 or bfloat16) from float32 cos/sin tables
 /// [length, rotary_dim/2] (row stride table_stride); returns the first token whose position is
 /// outside [0, length), or −1.
-std::ptrdiff_t rope_apply(void* stream, void* flag, InputType type, void* x, std::ptrdiff_t tokens,
+std::ptrdiff_t rope_apply(void* stream, void* report, InputType type, void* x, std::ptrdiff_t tokens,
                           std::ptrdiff_t x_stride, int heads, int head_dim, int rotary_dim,
                           const std::int32_t* positions, const float* cos, const float* sin,
                           std::ptrdiff_t table_stride, std::ptrdiff_t length, bool interleaved);

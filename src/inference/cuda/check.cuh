@@ -1,5 +1,8 @@
 #pragma once
-// Error checking and the one-word report (first bad row or token) shared by the CUDA kernels' hosts.
+// Error checking and the report of the first bad row or token, shared by the CUDA kernels' hosts.
+// A context's report is a device word the kernels atomicMin the index into, plus a word of mapped
+// pinned host memory they set: after the stream synchronises, the host reads that word directly, so
+// a call without an error costs no copy and no memset.
 #include <probspace/core/error.hpp>
 
 #include <cuda_runtime.h>
@@ -14,20 +17,41 @@ inline void check(cudaError_t status, const char* what) {
   if (status != cudaSuccess) throw DeviceError(std::string("CUDA ") + what + ": " + cudaGetErrorString(status));
 }
 
-/// The context's report word, set to "none" (all ones) before a kernel that may atomicMin into it.
-inline unsigned long long* reset_report(void* word, cudaStream_t stream) {
-  auto* report = static_cast<unsigned long long*>(word);
-  check(cudaMemsetAsync(report, 0xff, sizeof *report, stream), "cudaMemsetAsync");
-  return report;
+/// What create_report() allocates (the handle a Context holds).
+struct ReportState {
+  unsigned long long* word;  // device memory, all ones when no index is reported
+  int* raised;               // mapped pinned host memory, also addressable from the device
+};
+
+/// The kernels' side of a report.
+struct Report {
+  unsigned long long* word;
+  int* raised;
+};
+
+__device__ __forceinline__ void report_index(Report report, std::ptrdiff_t index) {
+  atomicMin(report.word, static_cast<unsigned long long>(index));
+  *static_cast<volatile int*>(report.raised) = 1;
 }
 
-/// Checks the launch, waits for the stream and returns the reported index, or −1 for none.
-inline std::ptrdiff_t read_report(const unsigned long long* report, cudaStream_t stream, const char* kernel) {
+/// Clears the raised flag before the kernels that may report.
+inline Report arm_report(void* handle) {
+  auto* state = static_cast<ReportState*>(handle);
+  *static_cast<volatile int*>(state->raised) = 0;
+  return {state->word, state->raised};
+}
+
+/// Checks the launches, waits for the stream and returns the reported index, or −1 for none
+/// (resetting the device word after a report).
+inline std::ptrdiff_t read_report(void* handle, cudaStream_t stream, const char* kernel) {
   check(cudaGetLastError(), kernel);
-  unsigned long long first = 0;
-  check(cudaMemcpyAsync(&first, report, sizeof first, cudaMemcpyDeviceToHost, stream), "cudaMemcpyAsync");
   check(cudaStreamSynchronize(stream), kernel);
-  return first == ~0ull ? -1 : std::ptrdiff_t(first);
+  auto* state = static_cast<ReportState*>(handle);
+  if (*static_cast<volatile int*>(state->raised) == 0) return -1;
+  unsigned long long first = 0;
+  check(cudaMemcpy(&first, state->word, sizeof first, cudaMemcpyDeviceToHost), "cudaMemcpy");
+  check(cudaMemset(state->word, 0xff, sizeof first), "cudaMemset");
+  return std::ptrdiff_t(first);
 }
 
 }  // namespace probspace::inference::cuda_backend

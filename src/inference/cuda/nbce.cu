@@ -1,4 +1,4 @@
-// The batched NBCE step (spec nbce.md §8) in five kernels:
+// The batched NBCE step (spec nbce.md §8) in four kernels:
 //  1. partial_kernel  [rows × chunks]: the one DRAM pass — per chunk the online (max, Σe, Σe·(z−max))
 //     with the input check (e = exp(z − max)).
 //  2. finalise_kernel (no truncation) or nucleus_kernel (top-p / top-k, one block per row, the row
@@ -6,9 +6,9 @@
 //     Top-p/top-k by selection: a histogram of the mass over d = max − z in bins of 1/64 finds the
 //     crossing bin; only its tokens are sorted (a radix refinement on (value, index) keys first if
 //     they exceed the shared buffer).
-//  3. select_kernel   [batch]: min-entropy selection with η hysteresis (§6), or the pooling weights.
-//  4. merge_kernel    [batch × chunks]: pooled row merged with row 0 (§2, §4) and its online (max, Σ).
-//  5. normalise_kernel [batch × chunks]: log_softmax of the merged row in place.
+//  3. merge_kernel    [batch × chunks]: the min-entropy selection with η hysteresis (§6) or the
+//     pooling weights, the pooled row merged with row 0 (§2, §4) and its online (max, Σ).
+//  4. normalise_kernel [batch × chunks]: log_softmax of the merged row in place.
 // The nucleus semantics are nbce::Nucleus's: kept iff z > cut, or z == cut and t ≤ last_tie.
 #include "backend.hpp"
 #include "check.cuh"
@@ -47,7 +47,6 @@ struct Workspace {
   int row_chunks, merge_chunks;
   Partial* partials;       // [rows × row_chunks]
   RowStat* stats;          // [rows]
-  float* weights;          // [batch × rows_per_sequence]
   float2* merge_partials;  // [batch × merge_chunks]: (max, Σ exp) of the merged row
   std::int32_t* previous;  // [batch]: the last selection, −1 for none
 };
@@ -127,11 +126,11 @@ __device__ Partial combine(const Partial* p, int chunks) {
 
 /// No truncation: H = log S − A/S from the partials (as the CPU's exp pass); one thread per row.
 __global__ void finalise_kernel(const Partial* __restrict__ partials, int chunks, std::ptrdiff_t rows, RowStat* stats,
-                                float* entropies, unsigned long long* bad_row) {
+                                float* entropies, Report report) {
   const std::ptrdiff_t row = std::ptrdiff_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (row >= rows) return;
   const Partial p = combine(partials + row * chunks, chunks);
-  if (p.bad || p.finite == 0) atomicMin(bad_row, static_cast<unsigned long long>(row));
+  if (p.bad || p.finite == 0) report_index(report, row);
   const float entropy = __logf(p.s) - p.a / p.s;
   stats[row] = {p.m + __logf(p.s), -INFINITY, entropy, -1, p.finite};
   entropies[row] = entropy;
@@ -165,37 +164,43 @@ __device__ void block_scan2(double v0, double v1, double& e0, double& e1, double
   e1 = e0 + v0;
 }
 
-template <class In> struct RowReader {
-  const In* z;
-  __device__ float operator[](std::ptrdiff_t i) const {
-    if constexpr (sizeof(In) == 4) return z[i];
-    else return __uint_as_float(std::uint32_t(z[i]) << 16);
+/// f(x, i) for every token of a row, VEC tokens per load.
+template <class In, int VEC, class F> __device__ void for_each_token(const In* z, std::ptrdiff_t n, F&& f) {
+  float x[VEC];
+  for (std::ptrdiff_t i = std::ptrdiff_t(threadIdx.x) * VEC; i < n; i += std::ptrdiff_t(blockDim.x) * VEC) {
+    Loader<In, VEC>::load(z, i, x);
+#pragma unroll
+    for (int k = 0; k < VEC; ++k) f(x[k], i + k);
   }
-};
+}
 
-template <class In>
+template <class In, int VEC>
 __global__ void __launch_bounds__(kNucleusThreads)
 nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, const Partial* __restrict__ partials,
-               int chunks, bool top_k, double target, RowStat* stats, float* entropies, unsigned long long* bad_row) {
+               int chunks, bool top_k, double target, RowStat* stats, float* entropies, Report report) {
   __shared__ float hist[kBins];
   __shared__ int hist_count[kBins];
   __shared__ unsigned long long keys[kCandidates];
   __shared__ double totals[32];
   __shared__ int found, count;
   const std::ptrdiff_t row = blockIdx.x;
-  const RowReader<In> zr{z + row * stride};
+  const In* zr = z + row * stride;
   const Partial p = combine(partials + row * chunks, chunks);
   if (p.bad || p.finite == 0) {
-    if (threadIdx.x == 0) atomicMin(bad_row, static_cast<unsigned long long>(row));
+    if (threadIdx.x == 0) report_index(report, row);
     return;
   }
   const float m = p.m, lse = p.m + __logf(p.s);
   const auto weight = [&](float x) { return top_k ? 1.0f : __expf(x - lse); };
   const auto bin = [&](float x) { return min(int((m - x) * kBinsPerNat), kBins - 1); };
+  const auto entropy_term = [&](float x) {  // −p·clip(l, −100, 0)
+    const double l = double(x) - double(lse);
+    return -exp(l) * fmax(l, kEntropyClip);
+  };
   if (top_k) target = fmin(target, double(p.finite));
 
-  // Finds the bin where the running weight (in key order) reaches the target: sets `found`, returns
-  // the weight before it. `n_bins` bins of hist are in use.
+  // Finds the bin where the running weight (in key order) reaches the target: sets `found`, adds
+  // the weight before it to `before`. `n_bins` bins of hist are in use.
   const auto crossing = [&](int n_bins, double& before) {
     if (threadIdx.x == 0) found = -1;
     const int b0 = 2 * threadIdx.x, b1 = b0 + 1;
@@ -220,10 +225,9 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
   for (int attempt = 0; attempt < 2 && crossing_bin < 0; ++attempt) {
     const float d_limit = top_k || attempt == 1 ? INFINITY : float(log(double(vocab) / (1.0 - target)) + double(m - lse));
     clear(kBins);
-    for (std::ptrdiff_t i = threadIdx.x; i < vocab; i += kNucleusThreads) {
-      const float x = zr[i];
+    for_each_token<In, VEC>(zr, vocab, [&](float x, std::ptrdiff_t) {
       if (x > -INFINITY && m - x < d_limit) atomicAdd(&hist[bin(x)], weight(x));
-    }
+    });
     __syncthreads();
     before = 0;
     crossing(kBins, before);
@@ -232,25 +236,31 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
 
   float cut = -INFINITY;
   int last_tie = -1;
+  bool full_pass = true;   // the entropy needs a pass over the row (the rare paths)
+  double h_ahead = 0;      // this thread's share of the entropy of the tokens ahead of the set
+  int n_ahead = 0;
   if (crossing_bin >= 0) {
-    // The crossing set: tokens in the crossing bin whose key starts with `prefix` (shift bits left).
+    // The crossing set: tokens in the crossing bin whose key starts with `prefix` (shift bits left);
+    // tokens ahead of it (earlier bins, smaller prefixes) are all kept.
     int shift = 64;
     unsigned long long prefix = 0;
-    const auto in_set = [&](float x, std::ptrdiff_t i) {
-      if (!(x > -INFINITY) || bin(x) != crossing_bin) return false;
-      const unsigned long long key = sort_key(x, top_k ? 0u : std::uint32_t(i));
-      return shift == 64 || (key >> shift) == prefix;
-    };
+    const auto key = [&](float x, std::ptrdiff_t i) { return sort_key(x, top_k ? 0u : std::uint32_t(i)); };
     const auto gather = [&] {
       if (threadIdx.x == 0) count = 0;
       __syncthreads();
-      for (std::ptrdiff_t i = threadIdx.x; i < vocab; i += kNucleusThreads) {
-        const float x = zr[i];
-        if (in_set(x, i)) {
+      h_ahead = 0, n_ahead = 0;
+      for_each_token<In, VEC>(zr, vocab, [&](float x, std::ptrdiff_t i) {
+        if (!(x > -INFINITY)) return;
+        const int b = bin(x);
+        if (b > crossing_bin) return;
+        const unsigned long long k = key(x, i);
+        if (b < crossing_bin || (shift < 64 && (k >> shift) < prefix)) {
+          h_ahead += entropy_term(x), ++n_ahead;
+        } else if (shift == 64 || (k >> shift) == prefix) {
           const int slot = atomicAdd(&count, 1);
-          if (slot < kCandidates) keys[slot] = sort_key(x, top_k ? 0u : std::uint32_t(i));
+          if (slot < kCandidates) keys[slot] = k;
         }
-      }
+      });
       __syncthreads();
       return count;
     };
@@ -262,14 +272,15 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
       const int bits = shift < 11 ? shift : 11;
       const int digit_shift = shift - bits;
       clear(1 << bits);
-      for (std::ptrdiff_t i = threadIdx.x; i < vocab; i += kNucleusThreads) {
-        const float x = zr[i];
-        if (in_set(x, i)) {
-          const int digit = int((sort_key(x, top_k ? 0u : std::uint32_t(i)) >> digit_shift) & ((1u << bits) - 1));
+      for_each_token<In, VEC>(zr, vocab, [&](float x, std::ptrdiff_t i) {
+        if (!(x > -INFINITY) || bin(x) != crossing_bin) return;
+        const unsigned long long k = key(x, i);
+        if (shift == 64 || (k >> shift) == prefix) {
+          const int digit = int((k >> digit_shift) & ((1u << bits) - 1));
           atomicAdd(&hist[digit], weight(x));
           atomicAdd(&hist_count[digit], 1);
         }
-      }
+      });
       __syncthreads();
       crossing(1 << bits, before);
       if (found < 0) {  // rounding left the target just past this set's weight: its last token
@@ -313,12 +324,12 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
           }
           __syncthreads();
         }
+      const int j0 = 2 * threadIdx.x, j1 = j0 + 1;
       int last;
       if (top_k) {
-        last = min(max(int(target - before) - 1, 0), n - 1);  // the k-th token overall
+        last = min(max(int(target - before) - 1, 0), n - 1);  // the k-th token overall; its ties are kept
         last_tie = int(vocab - 1);
       } else {  // kept while the mass before the token is < top_p
-        const int j0 = 2 * threadIdx.x, j1 = j0 + 1;
         const double q0 = j0 < n ? double(weight(key_value(keys[j0]))) : 0.0;
         const double q1 = j1 < n ? double(weight(key_value(keys[j1]))) : 0.0;
         double e0, e1;
@@ -330,20 +341,20 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
         last_tie = int(keys[last] & 0xffffffffu);
       }
       cut = key_value(keys[last]);
+      // The set's kept tokens: a prefix of the sorted keys (top-k: every value ≥ the cut).
+      for (const int j : {j0, j1})
+        if (j < n && (top_k ? key_value(keys[j]) >= cut : j <= last)) h_ahead += entropy_term(key_value(keys[j])), ++n_ahead;
+      full_pass = false;
     }
   }
-
-  // The partial entropy −Σ_{kept} p·clip(l, −100, 0) and the nucleus size, in one more pass.
-  double h[1] = {0};
-  int size[1] = {0};
-  for (std::ptrdiff_t i = threadIdx.x; i < vocab; i += kNucleusThreads) {
-    const float x = zr[i];
-    if (x > cut || (x == cut && i <= last_tie)) {
-      const double l = double(x) - double(lse);
-      h[0] -= exp(l) * fmax(l, kEntropyClip);
-      ++size[0];
-    }
+  if (full_pass) {  // every finite token kept, or a top-k tie larger than the buffer
+    h_ahead = 0, n_ahead = 0;
+    for_each_token<In, VEC>(zr, vocab, [&](float x, std::ptrdiff_t i) {
+      if (x > cut || (x == cut && i <= last_tie)) h_ahead += entropy_term(x), ++n_ahead;
+    });
   }
+  double h[1] = {h_ahead};
+  int size[1] = {n_ahead};
   block_reduce(h, totals, Sum{});
   block_reduce(size, hist_count, Sum{});
   if (threadIdx.x == 0) {
@@ -352,52 +363,51 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
   }
 }
 
-/// One thread per sequence: the selection (§6) or the linear pooling weights (§2).
-__global__ void select_kernel(const RowStat* __restrict__ stats, std::ptrdiff_t batch, int rows, NbceParams params,
-                              const std::int32_t* __restrict__ previous, float* weights, std::int32_t* selected) {
-  const std::ptrdiff_t b = std::ptrdiff_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (b >= batch) return;
-  const RowStat* st = stats + b * rows;
-  float* w = weights + b * rows;
+/// The selection (§6) or the linear pooling weights (§2) of one sequence into w[rows]; returns k*
+/// for MinEntropy, else −1. One thread.
+__device__ int pooling_weights(const RowStat* st, int rows, const NbceParams& params, int previous, float* w) {
   const int first = params.select_row0 ? 0 : 1;
   for (int r = 0; r < rows; ++r) w[r] = 0;
-  selected[b] = -1;
   switch (params.pooling) {
-  case NbceParams::MinEntropy: {
+  case NbceParams::MinEntropy: {  // argmin of H_r − η·[r = k_prev], ties to the lowest index
     int best = first;
     double best_h = INFINITY;
     for (int r = first; r < rows; ++r) {
-      const double h = double(st[r].entropy) - (r == previous[b] ? params.eta : 0.0);
+      const double h = double(st[r].entropy) - (r == previous ? params.eta : 0.0);
       if (h < best_h) best = r, best_h = h;
     }
-    w[best] = 1, selected[b] = best;
-    break;
+    w[best] = 1;
+    return best;
   }
   case NbceParams::Average:
     for (int r = 1; r < rows; ++r) w[r] = float(1.0 / double(rows - 1));
-    break;
+    return -1;
   case NbceParams::SoftEntropy: {  // w = softmax(−H/T_H), max-shifted
     double low = INFINITY, sum = 0;
     for (int r = first; r < rows; ++r) low = fmin(low, double(st[r].entropy));
     for (int r = first; r < rows; ++r) sum += exp(-(double(st[r].entropy) - low) / params.soft_temperature);
     for (int r = first; r < rows; ++r) w[r] = float(exp(-(double(st[r].entropy) - low) / params.soft_temperature) / sum);
-    break;
+    return -1;
   }
-  case NbceParams::Max: break;
+  case NbceParams::Max: return -1;
   }
+  return -1;
 }
 
 template <class In, int VEC>
 __global__ void __launch_bounds__(kMergeThreads)
 merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, int rows,
-             const RowStat* __restrict__ stats, const float* __restrict__ weights, NbceParams params, float* out,
-             std::ptrdiff_t out_stride, float2* merge_partials) {
+             const RowStat* __restrict__ stats, NbceParams params, const std::int32_t* __restrict__ previous,
+             std::int32_t* selected, float* out, std::ptrdiff_t out_stride, float2* merge_partials) {
   extern __shared__ float shared_weights[];
   __shared__ float shared_m[32], shared_s[32];
   const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   const RowStat* st = stats + b * rows;
-  for (int r = threadIdx.x; r < rows; r += kMergeThreads) shared_weights[r] = weights[b * rows + r];
+  if (threadIdx.x == 0) {  // every block of the sequence finds the same weights
+    const int k = pooling_weights(st, rows, params, previous[b], shared_weights);
+    if (blockIdx.y == 0) selected[b] = k;
+  }
   __syncthreads();
   const In* zb = z + b * rows * stride;
   float* outb = out + b * out_stride;
@@ -477,7 +487,7 @@ std::ptrdiff_t chunk_length(std::ptrdiff_t vocab, int chunks) {
 }  // namespace
 
 void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::ptrdiff_t vocab) {
-  auto* ws = new Workspace{batch, rows_per_sequence, vocab, 1, 1, nullptr, nullptr, nullptr, nullptr, nullptr};
+  auto* ws = new Workspace{batch, rows_per_sequence, vocab, 1, 1, nullptr, nullptr, nullptr, nullptr};
   try {
     const std::ptrdiff_t rows = batch * rows_per_sequence;
     const std::ptrdiff_t resident = 4 * std::ptrdiff_t(multiprocessors());  // blocks of 512 in flight
@@ -491,7 +501,6 @@ void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::p
     ws->merge_chunks = int((vocab + chunk_length(vocab, ws->merge_chunks) - 1) / chunk_length(vocab, ws->merge_chunks));
     ws->partials = static_cast<Partial*>(allocate(sizeof(Partial) * std::size_t(rows * ws->row_chunks)));
     ws->stats = static_cast<RowStat*>(allocate(sizeof(RowStat) * std::size_t(rows)));
-    ws->weights = static_cast<float*>(allocate(sizeof(float) * std::size_t(rows)));
     ws->merge_partials = static_cast<float2*>(allocate(sizeof(float2) * std::size_t(batch * ws->merge_chunks)));
     ws->previous = static_cast<std::int32_t*>(allocate(sizeof(std::int32_t) * std::size_t(batch)));
     check(cudaMemset(ws->previous, 0xff, sizeof(std::int32_t) * std::size_t(batch)), "cudaMemset");
@@ -504,8 +513,7 @@ void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::p
 
 void nbce_destroy(void* workspace) noexcept {
   auto* ws = static_cast<Workspace*>(workspace);
-  for (void* p : {static_cast<void*>(ws->partials), static_cast<void*>(ws->stats), static_cast<void*>(ws->weights),
-                  static_cast<void*>(ws->merge_partials), static_cast<void*>(ws->previous)})
+  for (void* p : {static_cast<void*>(ws->partials), static_cast<void*>(ws->stats), static_cast<void*>(ws->merge_partials), static_cast<void*>(ws->previous)})
     release(p);
   delete ws;
 }
@@ -516,12 +524,12 @@ void nbce_reset(void* workspace, void* stream) {
         "cudaMemsetAsync");
 }
 
-std::ptrdiff_t nbce_step(void* stream_ptr, void* flag_ptr, void* workspace, const NbceParams& params, InputType type,
+std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace, const NbceParams& params, InputType type,
                          const void* logits, std::ptrdiff_t logits_stride, float* log_probs,
                          std::ptrdiff_t log_probs_stride, std::int32_t* selected, float* entropies) {
   auto* ws = static_cast<Workspace*>(workspace);
   auto stream = static_cast<cudaStream_t>(stream_ptr);
-  unsigned long long* flag = reset_report(flag_ptr, stream);
+  const Report report = arm_report(report_handle);
   const std::ptrdiff_t rows = ws->batch * ws->rows_per_sequence, vocab = ws->vocab;
   const std::ptrdiff_t row_chunk = chunk_length(vocab, ws->row_chunks), merge_chunk = chunk_length(vocab, ws->merge_chunks);
   const bool truncated = params.truncation != NbceParams::None && !(params.truncation == NbceParams::TopP && params.top_p >= 1.0);
@@ -532,23 +540,21 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* flag_ptr, void* workspace, cons
         zt, logits_stride, vocab, row_chunk, ws->partials);
     if (truncated) {
       const double target = params.truncation == NbceParams::TopP ? params.top_p : double(params.top_k);
-      nucleus_kernel<In><<<unsigned(rows), kNucleusThreads, 0, stream>>>(
+      nucleus_kernel<In, VEC><<<unsigned(rows), kNucleusThreads, 0, stream>>>(
           zt, logits_stride, vocab, ws->partials, ws->row_chunks, params.truncation == NbceParams::TopK, target, ws->stats,
-          entropies, flag);
+          entropies, report);
     } else {
       finalise_kernel<<<unsigned((rows + 127) / 128), 128, 0, stream>>>(ws->partials, ws->row_chunks, rows, ws->stats,
-                                                                         entropies, flag);
+                                                                         entropies, report);
     }
-    select_kernel<<<unsigned((ws->batch + 127) / 128), 128, 0, stream>>>(ws->stats, ws->batch, int(ws->rows_per_sequence),
-                                                                         params, ws->previous, ws->weights, selected);
     merge_kernel<In, VEC><<<dim3(unsigned(ws->batch), unsigned(ws->merge_chunks)), kMergeThreads,
                             sizeof(float) * std::size_t(ws->rows_per_sequence), stream>>>(
-        zt, logits_stride, vocab, merge_chunk, int(ws->rows_per_sequence), ws->stats, ws->weights, params, log_probs,
-        log_probs_stride, ws->merge_partials);
+        zt, logits_stride, vocab, merge_chunk, int(ws->rows_per_sequence), ws->stats, params, ws->previous, selected,
+        log_probs, log_probs_stride, ws->merge_partials);
   });
   normalise_kernel<<<dim3(unsigned(ws->batch), unsigned(ws->merge_chunks)), kMergeThreads, 0, stream>>>(
       vocab, merge_chunk, log_probs, log_probs_stride, ws->merge_partials, selected, ws->previous);
-  return read_report(flag, stream, "nbce kernels");
+  return read_report(report_handle, stream, "nbce kernels");
 }
 
 }  // namespace probspace::inference::cuda_backend

@@ -29,6 +29,25 @@ void* allocate(std::size_t bytes) {
   return p;
 }
 void release(void* pointer) noexcept { cudaFree(pointer); }
+void* create_report() {
+  auto* state = new ReportState{nullptr, nullptr};
+  try {
+    state->word = static_cast<unsigned long long*>(allocate(sizeof(unsigned long long)));
+    check(cudaMemset(state->word, 0xff, sizeof(unsigned long long)), "cudaMemset");
+    check(cudaHostAlloc(&state->raised, sizeof(int), cudaHostAllocMapped), "cudaHostAlloc");
+    *state->raised = 0;
+  } catch (...) {
+    destroy_report(state);
+    throw;
+  }
+  return state;
+}
+void destroy_report(void* report) noexcept {
+  auto* state = static_cast<ReportState*>(report);
+  release(state->word);
+  if (state->raised) cudaFreeHost(state->raised);
+  delete state;
+}
 void copy_to_device(void* device, const void* host, std::size_t bytes) {
   check(cudaMemcpy(device, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy to device");
 }

@@ -90,7 +90,7 @@ template <class Visit> __device__ double solve_threshold(Family family, double x
 template <class In, int VEC>
 __global__ void __launch_bounds__(kThreads)
 entmax_kernel(const In* __restrict__ z, std::ptrdiff_t cols, std::ptrdiff_t z_stride, float* __restrict__ p,
-              std::ptrdiff_t p_stride, Family family, double am1, double tolerance, unsigned long long* bad_row) {
+              std::ptrdiff_t p_stride, Family family, double am1, double tolerance, Report report) {
   __shared__ float candidates[kCapacity];
   __shared__ int count;
   __shared__ double sums[3 * 32];
@@ -111,7 +111,7 @@ entmax_kernel(const In* __restrict__ z, std::ptrdiff_t cols, std::ptrdiff_t z_st
   block_reduce(z_max, max_shared, Max{});
   block_reduce(bad, bad_shared, Max{});
   if (bad[0] || z_max[0] == -INFINITY) {
-    if (threadIdx.x == 0) atomicMin(bad_row, static_cast<unsigned long long>(row));
+    if (threadIdx.x == 0) report_index(report, row);
     return;
   }
   // Candidates z > max z − 1/(α−1), the bound lowered by two ulps so rounding cannot drop one.
@@ -180,7 +180,7 @@ template <Backward K, int VEC>
 __global__ void __launch_bounds__(kBackwardThreads)
 backward_kernel(const float* __restrict__ y, std::ptrdiff_t y_stride, const float* __restrict__ g, std::ptrdiff_t g_stride,
                 float* __restrict__ dz, std::ptrdiff_t dz_stride, std::ptrdiff_t cols, float two_minus_alpha,
-                unsigned long long* bad_row) {
+                Report report) {
   __shared__ float sums[2 * 32];
   __shared__ int bad_shared[32];
   const std::ptrdiff_t row = blockIdx.x;
@@ -210,7 +210,7 @@ backward_kernel(const float* __restrict__ y, std::ptrdiff_t y_stride, const floa
   block_reduce(acc, sums, Sum{});
   block_reduce(bad, bad_shared, Max{});
   if (bad[0]) {
-    if (threadIdx.x == 0) atomicMin(bad_row, static_cast<unsigned long long>(row));
+    if (threadIdx.x == 0) report_index(report, row);
     return;
   }
   const float c = K == Backward::Entmax ? acc[0] / acc[1] : acc[0];
@@ -230,29 +230,29 @@ backward_kernel(const float* __restrict__ y, std::ptrdiff_t y_stride, const floa
 
 }  // namespace
 
-std::ptrdiff_t entmax_rows(void* stream_ptr, void* flag_ptr, InputType type, const void* z, std::ptrdiff_t rows,
+std::ptrdiff_t entmax_rows(void* stream_ptr, void* report_handle, InputType type, const void* z, std::ptrdiff_t rows,
                            std::ptrdiff_t cols, std::ptrdiff_t z_stride, float* p, std::ptrdiff_t p_stride, float alpha, double tolerance) {
   if (rows == 0) return -1;
   auto stream = static_cast<cudaStream_t>(stream_ptr);
-  unsigned long long* flag = reset_report(flag_ptr, stream);
+  const Report report = arm_report(report_handle);
   const Family family = alpha == 2.0f ? Family::Sparsemax : alpha == 1.5f ? Family::Entmax15 : Family::General;
   with_input(type, z, cols, z_stride, p, p_stride, [&](const auto* zt, auto vec) {
     using In = std::decay_t<decltype(*zt)>;
     entmax_kernel<In, decltype(vec)::value><<<unsigned(rows), kThreads, 0, stream>>>(zt, cols, z_stride, p, p_stride, family,
-                                                                                     double(alpha) - 1.0, tolerance, flag);
+                                                                                     double(alpha) - 1.0, tolerance, report);
   });
-  return read_report(flag, stream, "entmax kernel");
+  return read_report(report_handle, stream, "entmax kernel");
 }
 
-std::ptrdiff_t rows_backward(void* stream_ptr, void* flag_ptr, Backward kind, float alpha, const float* y,
+std::ptrdiff_t rows_backward(void* stream_ptr, void* report_handle, Backward kind, float alpha, const float* y,
                              std::ptrdiff_t y_stride, const float* g, std::ptrdiff_t g_stride, float* dz,
                              std::ptrdiff_t dz_stride, std::ptrdiff_t rows, std::ptrdiff_t cols) {
   if (rows == 0) return -1;
   auto stream = static_cast<cudaStream_t>(stream_ptr);
-  unsigned long long* flag = reset_report(flag_ptr, stream);
+  const Report report = arm_report(report_handle);
   const bool vec4 = vectorisable(y, cols, y_stride, dz, dz_stride, 4) && vectorisable(g, cols, g_stride, dz, dz_stride, 4);
   const auto launch = [&](auto kernel) {
-    kernel<<<unsigned(rows), kBackwardThreads, 0, stream>>>(y, y_stride, g, g_stride, dz, dz_stride, cols, 2.0f - alpha, flag);
+    kernel<<<unsigned(rows), kBackwardThreads, 0, stream>>>(y, y_stride, g, g_stride, dz, dz_stride, cols, 2.0f - alpha, report);
   };
   switch (kind) {
   case Backward::Softmax: vec4 ? launch(backward_kernel<Backward::Softmax, 4>) : launch(backward_kernel<Backward::Softmax, 1>); break;
@@ -261,7 +261,7 @@ std::ptrdiff_t rows_backward(void* stream_ptr, void* flag_ptr, Backward kind, fl
     break;
   case Backward::Entmax: vec4 ? launch(backward_kernel<Backward::Entmax, 4>) : launch(backward_kernel<Backward::Entmax, 1>); break;
   }
-  return read_report(flag, stream, "backward kernel");
+  return read_report(report_handle, stream, "backward kernel");
 }
 
 }  // namespace probspace::inference::cuda_backend

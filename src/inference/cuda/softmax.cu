@@ -23,7 +23,7 @@ constexpr int kThreads = 1024;
 template <class In, int VEC>
 __global__ void __launch_bounds__(kThreads)
 softmax_kernel(const In* __restrict__ z, std::ptrdiff_t cols, std::ptrdiff_t z_stride, float* __restrict__ out,
-               std::ptrdiff_t out_stride, bool log, unsigned long long* bad_row) {
+               std::ptrdiff_t out_stride, bool log, Report report) {
   const std::ptrdiff_t row = blockIdx.x;
   const In* zr = z + row * z_stride;
   float* outr = out + row * out_stride;
@@ -78,7 +78,7 @@ softmax_kernel(const In* __restrict__ z, std::ptrdiff_t cols, std::ptrdiff_t z_s
   m = shared_m[0];
   s = shared_s[0];
   if (shared_bad[0]) {
-    if (threadIdx.x == 0) atomicMin(bad_row, static_cast<unsigned long long>(row));
+    if (threadIdx.x == 0) report_index(report, row);
     return;
   }
   const float lse = m + __logf(s), inv_s = 1.0f / s;
@@ -93,17 +93,17 @@ softmax_kernel(const In* __restrict__ z, std::ptrdiff_t cols, std::ptrdiff_t z_s
 
 }  // namespace
 
-std::ptrdiff_t softmax_rows(void* stream_ptr, void* flag_ptr, InputType type, const void* z, std::ptrdiff_t rows,
+std::ptrdiff_t softmax_rows(void* stream_ptr, void* report_handle, InputType type, const void* z, std::ptrdiff_t rows,
                             std::ptrdiff_t cols, std::ptrdiff_t z_stride, float* out, std::ptrdiff_t out_stride, bool log) {
   if (rows == 0) return -1;
   auto stream = static_cast<cudaStream_t>(stream_ptr);
-  unsigned long long* flag = reset_report(flag_ptr, stream);  // the first bad row, by atomicMin
+  const Report report = arm_report(report_handle);
   with_input(type, z, cols, z_stride, out, out_stride, [&](const auto* zt, auto vec) {
     using In = std::decay_t<decltype(*zt)>;
     softmax_kernel<In, decltype(vec)::value><<<unsigned(rows), kThreads, 0, stream>>>(zt, cols, z_stride, out, out_stride,
-                                                                                      log, flag);
+                                                                                      log, report);
   });
-  return read_report(flag, stream, "softmax kernel");
+  return read_report(report_handle, stream, "softmax kernel");
 }
 
 }  // namespace probspace::inference::cuda_backend
