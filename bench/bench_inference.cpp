@@ -1,11 +1,14 @@
 // The inference kernels on each backend: row maps forward and backward over [rows, V] float32 and
 // bfloat16, the batched NBCE step and RoPE apply, in GB/s of the bytes read and written, so the
-// figure compares directly with a copy (peers: bench/peers/torch_cuda_rows.py, torch_cpu_rows.py). CUDA cases are skipped
+// figure compares directly with a copy (peers: bench/peers/torch_cuda_rows.py, torch_cpu_rows.py).
+// CUDA times are GPU time between events on the context's stream with deferred error reports, as
+// the PyTorch peer measures torch.cuda.Event spans; CPU times are wall time. CUDA cases are skipped
 // without a device. Wall time per call includes the stream synchronisation of each call.
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/nbce_batch.hpp>
 #include <probspace/inference/rope_apply.hpp>
 #include <probspace/inference/rows.hpp>
+#include <probspace/inference/timer.hpp>
 #include <probspace/rope/rotation.hpp>
 
 #include <benchmark/benchmark.h>
@@ -76,7 +79,10 @@ template <class In> void BM_Rows(benchmark::State& state) {
     pv = p->rows(rows, cols);
     gv = g->rows(rows, cols);
   }
+  context.defer_errors(true);  // CUDA: time the kernels, not each call's wait for its error report
+  Timer timer(context);
   for (auto _ : state) {
+    timer.start();
     switch (kernel) {
     case Kernel::Softmax: softmax_rows<In>(context, zv, ov); break;
     case Kernel::LogSoftmax: log_softmax_rows<In>(context, zv, ov); break;
@@ -85,7 +91,7 @@ template <class In> void BM_Rows(benchmark::State& state) {
     case Kernel::SoftmaxBackward: softmax_backward(context, pv, gv, ov); break;
     case Kernel::EntmaxBackward: entmax_backward(context, pv, gv, ov, 1.5f); break;
     }
-    context.synchronize();
+    state.SetIterationTime(timer.stop() / 1e3);
   }
   state.SetLabel(std::string(to_string(device)) + " " + kKernelNames[state.range(1)] + " " +
                  (backward ? "float32" : std::is_same_v<In, float> ? "float32" : "bfloat16") + " [" +
@@ -102,8 +108,8 @@ void backward_args(benchmark::internal::Benchmark* b) {
   for (const Index device : {Index(Device::Cpu), Index(Device::Cuda)})
     for (const Kernel k : {Kernel::SoftmaxBackward, Kernel::EntmaxBackward}) b->Args({device, Index(k)});
 }
-BENCHMARK(BM_Rows<float>)->Apply(forward_args)->Apply(backward_args)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_Rows<bfloat16>)->Apply(forward_args)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_Rows<float>)->Apply(forward_args)->Apply(backward_args)->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_Rows<bfloat16>)->Apply(forward_args)->Unit(benchmark::kMillisecond)->UseManualTime();
 
 /// The batched NBCE step (min-entropy, β = 0.25) over [rows, vocab] logits, one sequence: top-p 0.95
 /// or no truncation. Bytes = the logits read once.
@@ -141,9 +147,12 @@ template <class In> void BM_NbceStep(benchmark::State& state) {
     sel = sd->data();
     h = hd->data();
   }
+  context.defer_errors(true);
+  Timer timer(context);
   for (auto _ : state) {
+    timer.start();
     step.step<In>(zv, ov, sel, h);
-    context.synchronize();
+    state.SetIterationTime(timer.stop() / 1e3);
   }
   state.SetLabel(std::string(to_string(device)) + " NBCE step " + (top_p ? "top-p 0.95 " : "no truncation ") +
                  (std::is_same_v<In, float> ? "float32" : "bfloat16") + " [" + std::to_string(rows) + ", " +
@@ -156,8 +165,8 @@ void nbce_args(benchmark::internal::Benchmark* b) {
     b->Args({device, 257, 152064, 0});
   }
 }
-BENCHMARK(BM_NbceStep<float>)->Apply(nbce_args)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_NbceStep<bfloat16>)->Apply(nbce_args)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_NbceStep<float>)->Apply(nbce_args)->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_NbceStep<bfloat16>)->Apply(nbce_args)->Unit(benchmark::kMillisecond)->UseManualTime();
 
 /// RoPE apply in place on [4096 tokens, 32 heads · 128] (half layout, full rotary), table of 8192
 /// positions; bytes = read + write of x.
@@ -195,15 +204,18 @@ template <class T> void BM_RopeApply(benchmark::State& state) {
     s = sd->rows(length, head_dim / 2);
     p = pd->data();
   }
+  context.defer_errors(true);
+  Timer timer(context);
   for (auto _ : state) {
+    timer.start();
     rope_apply<T>(context, x, p, c, s, head_dim, RopeLayout::Half);
-    context.synchronize();
+    state.SetIterationTime(timer.stop() / 1e3);
   }
   state.SetLabel(std::string(to_string(device)) + " rope_apply " + (std::is_same_v<T, float> ? "float32" : "bfloat16"));
   state.SetBytesProcessed(state.iterations() * tokens * heads * head_dim * Index(2 * sizeof(T)));
 }
-BENCHMARK(BM_RopeApply<float>)->Arg(int(Device::Cpu))->Arg(int(Device::Cuda))->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK(BM_RopeApply<bfloat16>)->Arg(int(Device::Cpu))->Arg(int(Device::Cuda))->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_RopeApply<float>)->Arg(int(Device::Cpu))->Arg(int(Device::Cuda))->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_RopeApply<bfloat16>)->Arg(int(Device::Cpu))->Arg(int(Device::Cuda))->Unit(benchmark::kMillisecond)->UseManualTime();
 
 }  // namespace
 

@@ -5,6 +5,7 @@
 #include <probspace/core/error.hpp>
 #include <probspace/inference/bfloat16.hpp>
 #include <probspace/inference/context.hpp>
+#include <probspace/inference/timer.hpp>
 
 namespace probspace::inference {
 
@@ -40,7 +41,13 @@ Context::~Context() {
   if (stream_) cuda_backend::destroy_stream(stream_);
 }
 void Context::synchronize() const {
-  if (stream_) cuda_backend::synchronize(stream_);
+  if (!stream_) return;
+  const std::ptrdiff_t bad = cuda_backend::synchronize_report(report_, stream_);
+  detail::require(bad < 0, "Context::synchronize", "input", "of a kernel queued since the last synchronize() is invalid at row ",
+                  bad, " (NaN, +inf, an all -inf row, or a position outside the table)");
+}
+void Context::defer_errors(bool deferred) {
+  if (report_) cuda_backend::defer_report(report_, deferred);
 }
 
 template <class T> DeviceBuffer<T>::DeviceBuffer(std::ptrdiff_t n) : size_(n) {
@@ -67,5 +74,31 @@ template <class T> RowsView<T> DeviceBuffer<T>::rows(std::ptrdiff_t rows, std::p
 template class DeviceBuffer<float>;
 template class DeviceBuffer<bfloat16>;
 template class DeviceBuffer<std::int32_t>;
+
+}  // namespace probspace::inference
+
+namespace probspace::inference {
+
+Timer::Timer(Context& context) : context_(context) {
+  if (context.device() == Device::Cuda) {
+    start_ = cuda_backend::create_event();
+    stop_ = cuda_backend::create_event();
+  }
+}
+Timer::~Timer() {
+  if (start_) cuda_backend::destroy_event(start_);
+  if (stop_) cuda_backend::destroy_event(stop_);
+}
+void Timer::start() {
+  if (start_) cuda_backend::record_event(start_, context_.stream());
+  else wall_ = std::chrono::steady_clock::now();
+}
+double Timer::stop() {
+  if (!stop_) return std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - wall_).count();
+  cuda_backend::record_event(stop_, context_.stream());
+  const double ms = cuda_backend::elapsed_ms(start_, stop_);
+  context_.synchronize();  // reports what the timed calls deferred
+  return ms;
+}
 
 }  // namespace probspace::inference

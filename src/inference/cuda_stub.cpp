@@ -19,6 +19,12 @@ void copy_to_device(void*, const void*, std::size_t) { missing(); }
 void copy_to_host(void*, const void*, std::size_t) { missing(); }
 void* create_report() { missing(); }
 void destroy_report(void*) noexcept {}
+void defer_report(void*, bool) { missing(); }
+std::ptrdiff_t synchronize_report(void*, void*) { missing(); }
+void* create_event() { missing(); }
+void destroy_event(void*) noexcept {}
+void record_event(void*, void*) { missing(); }
+double elapsed_ms(void*, void*) { missing(); }
 std::ptrdiff_t softmax_rows(void*, void*, InputType, const void*, std::ptrdiff_t, std::ptrdiff_t, std::ptrdiff_t,
                             float*, std::ptrdiff_t, bool) {
   missing();

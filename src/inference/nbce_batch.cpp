@@ -67,6 +67,8 @@ NbceBatch::NbceBatch(Context& context, nbce::Options options, std::ptrdiff_t bat
           "and the row count must fit in 32 bits");
   nbce::Decoder<float> prototype(options);  // validates the remaining options
   if (context.device() == Device::Cuda) {
+    require(vocab <= cuda_backend::kNbceMaxVocab, kFn, "vocab", "must be <= ", cuda_backend::kNbceMaxVocab,
+            " on CUDA, got ", vocab);
     backend_->workspace = cuda_backend::nbce_create(batch, rows_per_sequence, vocab);
   } else {
     backend_->decoders.assign(std::size_t(batch), prototype);

@@ -2,6 +2,7 @@
 // error per kernel and input type. Skips when no CUDA device is present (CI).
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/rows.hpp>
+#include <probspace/inference/timer.hpp>
 
 #include "../support/testing.hpp"
 
@@ -71,6 +72,34 @@ TEST(CudaRows, InvalidRowsAreReportedByIndex) {
   EXPECT_INVALID_ARGUMENT(softmax_rows<float>(gpu, zd.rows(3, 8), out.rows(3, 8)), "z[2]");
   RowMatrixX<float> host(3, 8);
   EXPECT_INVALID_ARGUMENT(softmax_rows<float>(gpu, zd.rows(3, 8), rows_view(host)), "out");
+}
+
+}  // namespace
+}  // namespace probspace::inference
+
+namespace probspace::inference {
+namespace {
+
+TEST(CudaContext, DeferredErrorsAreReportedBySynchronize) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or CUDA not compiled in)";
+  Context gpu(Device::Cuda);
+  gpu.defer_errors(true);
+  std::vector<float> z(4 * 8, 0.0f);
+  z[3 * 8 + 1] = std::nanf("");
+  DeviceBuffer<float> zd(32), out(32);
+  zd.copy_from_host(z.data(), 32);
+  Timer timer(gpu);
+  timer.start();
+  softmax_rows<float>(gpu, zd.rows(2, 8), out.rows(2, 8));  // rows 0, 1: fine
+  softmax_rows<float>(gpu, zd.rows(4, 8), out.rows(4, 8));  // row 3: NaN, reported later
+  EXPECT_INVALID_ARGUMENT(timer.stop(), "input");
+  gpu.synchronize();  // the report was taken: nothing left to throw
+  gpu.defer_errors(false);
+  EXPECT_INVALID_ARGUMENT(softmax_rows<float>(gpu, zd.rows(4, 8), out.rows(4, 8)), "z[3]");
+  Timer again(gpu);
+  again.start();
+  softmax_rows<float>(gpu, zd.rows(2, 8), out.rows(2, 8));
+  EXPECT_GE(again.stop(), 0.0);
 }
 
 }  // namespace

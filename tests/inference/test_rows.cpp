@@ -3,6 +3,7 @@
 #include <probspace/core/stable.hpp>
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/rows.hpp>
+#include <probspace/inference/timer.hpp>
 
 #include "../support/testing.hpp"
 
@@ -100,6 +101,24 @@ TEST(InferenceRows, DeviceBufferBadInput) {
   if (!cuda_available()) {
     EXPECT_THROW(DeviceBuffer<float>(4), DeviceError);
   }
+}
+
+}  // namespace
+}  // namespace probspace::inference
+
+namespace probspace::inference {
+namespace {
+
+TEST(InferenceContext, CpuTimerMeasuresWallTimeAndDeferringHasNoEffect) {
+  Context cpu(Device::Cpu);
+  cpu.defer_errors(true);
+  RowMatrixX<float> z = RowMatrixX<float>::Zero(2, 4), p(2, 4);
+  z(1, 2) = std::nanf("");
+  Timer timer(cpu);
+  timer.start();
+  EXPECT_INVALID_ARGUMENT(softmax_rows<float>(cpu, rows_view(std::as_const(z)), rows_view(p)), "z[1]");
+  EXPECT_GE(timer.stop(), 0.0);
+  cpu.synchronize();
 }
 
 }  // namespace

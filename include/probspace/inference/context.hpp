@@ -20,8 +20,12 @@ public:
   Device device() const { return device_; }
   /// The cudaStream_t of a CUDA context (nullptr on the CPU).
   void* stream() const { return stream_; }
-  /// Waits for the work queued on this context.
+  /// Waits for the work queued on this context. With deferred errors, throws the InvalidArgument a
+  /// kernel queued since the last synchronize() reported (naming its first bad row).
   void synchronize() const;
+  /// CUDA: whether kernel calls return at once (true) or wait to report bad input (false, the
+  /// default). Deferred calls can be queued back to back; synchronize() reports. No effect on the CPU.
+  void defer_errors(bool deferred);
   /// The kernels' error report (CUDA contexts; nullptr on the CPU): how a kernel returns the first
   /// bad row to the call that launched it. Internal to the backend.
   void* report() const { return report_; }

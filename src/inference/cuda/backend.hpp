@@ -19,6 +19,16 @@ void copy_to_host(void* host, const void* device, std::size_t bytes);
 /// through which they return the first bad row or token.
 void* create_report();
 void destroy_report(void* report) noexcept;
+/// Deferred: kernel calls return without waiting; synchronize_report() waits and returns the first
+/// index reported since the last one (or −1).
+void defer_report(void* report, bool deferred);
+std::ptrdiff_t synchronize_report(void* report, void* stream);
+/// CUDA events on a stream, for timing queued work.
+void* create_event();
+void destroy_event(void* event) noexcept;
+void record_event(void* event, void* stream);
+/// Waits for `stop`; milliseconds between the two events.
+double elapsed_ms(void* start, void* stop);
 
 enum class InputType { Float32, BFloat16 };
 
@@ -50,6 +60,8 @@ struct NbceParams {
   double beta = 0, eta = 0, soft_temperature = 1, finite_threshold = -100;
   bool select_row0 = false;
 };
+/// The largest vocabulary of the CUDA NBCE step (its fixed-point histogram sums stay in 32 bits).
+inline constexpr std::ptrdiff_t kNbceMaxVocab = std::ptrdiff_t(1) << 20;
 /// Device scratch for batched NBCE steps of fixed shape (previous selections included).
 void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::ptrdiff_t vocab);
 void nbce_destroy(void* workspace) noexcept;

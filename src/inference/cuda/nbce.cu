@@ -30,6 +30,8 @@ constexpr int kBins = 2048;             // histogram bins (11-bit radix digits i
 constexpr float kBinsPerNat = 64.0f;    // level-1 bin width 1/64 in d = max z − z
 constexpr int kCandidates = 2048;       // crossing-bin tokens sorted in shared memory
 constexpr double kEntropyClip = -100.0; // §5: clip(l, −100, 0)
+constexpr int kLowBits = 12;            // a bin's low sums stay below 2^12 · kNbceMaxVocab = 2^32
+constexpr double kFixedScale = 8796093022208.0;  // 2^43: a bin's high sums stay ≤ 2^31 (Σp ≤ 1)
 
 /// Online softmax state of a chunk: m = max z, s = Σ e^{z−m}, a = Σ e^{z−m}(z − m), finite count.
 struct Partial {
@@ -75,13 +77,11 @@ partial_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
   const In* zr = z + row * stride;
   float m = -INFINITY, s = 0, a = 0;
   int finite = 0, bad = 0;
-  float x[VEC];
-  for (std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * VEC; i < end; i += kPartialThreads * VEC) {
-    Loader<In, VEC>::load(zr, i, x);
+  const auto consume = [&](const float* x) {
     float local = -INFINITY;
 #pragma unroll
     for (int k = 0; k < VEC; ++k) bad |= int(invalid_logit(x[k])), local = fmaxf(local, x[k]);
-    if (local == -INFINITY) continue;
+    if (local == -INFINITY) return;  // all masked
     if (local > m) {
       if (m != -INFINITY) {
         const float f = __expf(m - local);
@@ -96,6 +96,18 @@ partial_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
         const float e = __expf(x[k] - m);
         s += e, a += e * (x[k] - m), ++finite;
       }
+  };
+  // kUnroll loads in flight per thread before the dependent arithmetic.
+  constexpr int kUnroll = 4;
+  constexpr std::ptrdiff_t kStep = std::ptrdiff_t(kPartialThreads) * VEC;
+  for (std::ptrdiff_t base = begin + std::ptrdiff_t(threadIdx.x) * VEC; base < end; base += kStep * kUnroll) {
+    float xs[kUnroll][VEC];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+      if (base + u * kStep < end) Loader<In, VEC>::load(zr, base + u * kStep, xs[u]);
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u)
+      if (base + u * kStep < end) consume(xs[u]);
   }
   for (int offset = 16; offset > 0; offset >>= 1) {
     merge_state(m, s, a, __shfl_xor_sync(~0u, m, offset), __shfl_xor_sync(~0u, s, offset), __shfl_xor_sync(~0u, a, offset));
@@ -178,7 +190,9 @@ template <class In, int VEC>
 __global__ void __launch_bounds__(kNucleusThreads)
 nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, const Partial* __restrict__ partials,
                int chunks, bool top_k, double target, RowStat* stats, float* entropies, Report report) {
-  __shared__ float hist[kBins];
+  // Bin weights in fixed point (kFixedBits fractional bits) as two native 32-bit shared atomics: the
+  // high part and the low kLowBits; integer sums are exact and independent of the order.
+  __shared__ unsigned hist_high[kBins], hist_low[kBins];
   __shared__ int hist_count[kBins];
   __shared__ unsigned long long keys[kCandidates];
   __shared__ double totals[32];
@@ -191,20 +205,29 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
     return;
   }
   const float m = p.m, lse = p.m + __logf(p.s);
-  const auto weight = [&](float x) { return top_k ? 1.0f : __expf(x - lse); };
-  const auto bin = [&](float x) { return min(int((m - x) * kBinsPerNat), kBins - 1); };
-  const auto entropy_term = [&](float x) {  // −p·clip(l, −100, 0)
-    const double l = double(x) - double(lse);
-    return -exp(l) * fmax(l, kEntropyClip);
+  // A token's weight in fixed point: 1 for top-k, p·2^kFixedBits for top-p (target scaled alike).
+  const auto weight = [&](float x) {
+    return top_k ? 1ull : static_cast<unsigned long long>(__float2ll_rn(__expf(x - lse) * kFixedScale));
   };
-  if (top_k) target = fmin(target, double(p.finite));
+  const auto add_weight = [&](int b, unsigned long long w) {
+    atomicAdd(&hist_high[b], unsigned(w >> kLowBits));
+    atomicAdd(&hist_low[b], unsigned(w & ((1u << kLowBits) - 1)));
+  };
+  const auto bin_weight = [&](int b) { return double(hist_high[b]) * double(1u << kLowBits) + double(hist_low[b]); };
+  const auto bin = [&](float x) { return min(int((m - x) * kBinsPerNat), kBins - 1); };
+  const auto entropy_term = [&](float x) {  // −p·clip(l, −100, 0), summed in float per thread
+    const float l = x - lse;
+    return -__expf(l) * fmaxf(l, float(kEntropyClip));
+  };
+  const double top_p = target;
+  target = top_k ? fmin(target, double(p.finite)) : target * kFixedScale;
 
   // Finds the bin where the running weight (in key order) reaches the target: sets `found`, adds
   // the weight before it to `before`. `n_bins` bins of hist are in use.
   const auto crossing = [&](int n_bins, double& before) {
     if (threadIdx.x == 0) found = -1;
     const int b0 = 2 * threadIdx.x, b1 = b0 + 1;
-    const double w0 = b0 < n_bins ? hist[b0] : 0.0, w1 = b1 < n_bins ? hist[b1] : 0.0;
+    const double w0 = b0 < n_bins ? bin_weight(b0) : 0.0, w1 = b1 < n_bins ? bin_weight(b1) : 0.0;
     double e0, e1;
     block_scan2(w0, w1, e0, e1, totals);
     if (before + e0 < target && target <= before + e0 + w0) found = b0, totals[31] = e0;
@@ -214,7 +237,7 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
     __syncthreads();
   };
   const auto clear = [&](int n_bins) {
-    for (int b = threadIdx.x; b < n_bins; b += kNucleusThreads) hist[b] = 0, hist_count[b] = 0;
+    for (int b = threadIdx.x; b < n_bins; b += kNucleusThreads) hist_high[b] = 0, hist_low[b] = 0, hist_count[b] = 0;
     __syncthreads();
   };
 
@@ -223,10 +246,10 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
   double before = 0;
   int crossing_bin = -1;
   for (int attempt = 0; attempt < 2 && crossing_bin < 0; ++attempt) {
-    const float d_limit = top_k || attempt == 1 ? INFINITY : float(log(double(vocab) / (1.0 - target)) + double(m - lse));
+    const float d_limit = top_k || attempt == 1 ? INFINITY : float(log(double(vocab) / (1.0 - top_p)) + double(m - lse));
     clear(kBins);
     for_each_token<In, VEC>(zr, vocab, [&](float x, std::ptrdiff_t) {
-      if (x > -INFINITY && m - x < d_limit) atomicAdd(&hist[bin(x)], weight(x));
+      if (x > -INFINITY && m - x < d_limit) add_weight(bin(x), weight(x));
     });
     __syncthreads();
     before = 0;
@@ -237,7 +260,7 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
   float cut = -INFINITY;
   int last_tie = -1;
   bool full_pass = true;   // the entropy needs a pass over the row (the rare paths)
-  double h_ahead = 0;      // this thread's share of the entropy of the tokens ahead of the set
+  float h_ahead = 0;       // this thread's share of the entropy of the tokens ahead of the set
   int n_ahead = 0;
   if (crossing_bin >= 0) {
     // The crossing set: tokens in the crossing bin whose key starts with `prefix` (shift bits left);
@@ -277,7 +300,7 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
         const unsigned long long k = key(x, i);
         if (shift == 64 || (k >> shift) == prefix) {
           const int digit = int((k >> digit_shift) & ((1u << bits) - 1));
-          atomicAdd(&hist[digit], weight(x));
+          add_weight(digit, weight(x));
           atomicAdd(&hist_count[digit], 1);
         }
       });
@@ -289,7 +312,7 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
           int last_digit = 0;
           for (int d = 0; d < (1 << bits); ++d)
             if (hist_count[d] > 0) last_digit = d;
-          for (int d = 0; d < last_digit; ++d) w += hist[d];
+          for (int d = 0; d < last_digit; ++d) w += bin_weight(d);
           found = last_digit, totals[31] = w;
         }
         __syncthreads();
@@ -330,7 +353,7 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
         last = min(max(int(target - before) - 1, 0), n - 1);  // the k-th token overall; its ties are kept
         last_tie = int(vocab - 1);
       } else {  // kept while the mass before the token is < top_p
-        const double q0 = j0 < n ? double(weight(key_value(keys[j0]))) : 0.0;
+        const double q0 = j0 < n ? double(weight(key_value(keys[j0]))) : 0.0;  // exact integers
         const double q1 = j1 < n ? double(weight(key_value(keys[j1]))) : 0.0;
         double e0, e1;
         block_scan2(q0, q1, e0, e1, totals);
@@ -353,7 +376,7 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
       if (x > cut || (x == cut && i <= last_tie)) h_ahead += entropy_term(x), ++n_ahead;
     });
   }
-  double h[1] = {h_ahead};
+  double h[1] = {double(h_ahead)};
   int size[1] = {n_ahead};
   block_reduce(h, totals, Sum{});
   block_reduce(size, hist_count, Sum{});
@@ -363,34 +386,44 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
   }
 }
 
-/// The selection (§6) or the linear pooling weights (§2) of one sequence into w[rows]; returns k*
-/// for MinEntropy, else −1. One thread.
-__device__ int pooling_weights(const RowStat* st, int rows, const NbceParams& params, int previous, float* w) {
+/// The selection (§6) or the linear pooling weights (§2) of one sequence into w[rows] (shared), by
+/// the whole block; returns k* for MinEntropy, else −1.
+__device__ int pooling_weights(const RowStat* st, int rows, const NbceParams& params, int previous, float* w,
+                               unsigned long long* scratch) {
   const int first = params.select_row0 ? 0 : 1;
-  for (int r = 0; r < rows; ++r) w[r] = 0;
+  for (int r = threadIdx.x; r < rows; r += blockDim.x) w[r] = 0;
+  __syncthreads();
   switch (params.pooling) {
   case NbceParams::MinEntropy: {  // argmin of H_r − η·[r = k_prev], ties to the lowest index
-    int best = first;
-    double best_h = INFINITY;
-    for (int r = first; r < rows; ++r) {
-      const double h = double(st[r].entropy) - (r == previous ? params.eta : 0.0);
-      if (h < best_h) best = r, best_h = h;
+    unsigned long long best[1] = {~0ull};
+    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x) {
+      const float h = float(double(st[r].entropy) - (r == previous ? params.eta : 0.0));
+      const std::uint32_t u = __float_as_uint(h), ascending = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+      best[0] = min(best[0], (static_cast<unsigned long long>(ascending) << 32) | unsigned(r));
     }
-    w[best] = 1;
-    return best;
+    block_reduce(best, scratch, Min{});
+    const int k = int(best[0] & 0xffffffffu);
+    if (threadIdx.x == 0) w[k] = 1;
+    __syncthreads();
+    return k;
   }
   case NbceParams::Average:
-    for (int r = 1; r < rows; ++r) w[r] = float(1.0 / double(rows - 1));
-    return -1;
+    for (int r = 1 + int(threadIdx.x); r < rows; r += blockDim.x) w[r] = float(1.0 / double(rows - 1));
+    break;
   case NbceParams::SoftEntropy: {  // w = softmax(−H/T_H), max-shifted
-    double low = INFINITY, sum = 0;
-    for (int r = first; r < rows; ++r) low = fmin(low, double(st[r].entropy));
-    for (int r = first; r < rows; ++r) sum += exp(-(double(st[r].entropy) - low) / params.soft_temperature);
-    for (int r = first; r < rows; ++r) w[r] = float(exp(-(double(st[r].entropy) - low) / params.soft_temperature) / sum);
-    return -1;
+    double low[1] = {INFINITY}, sum[1] = {0};
+    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x) low[0] = fmin(low[0], double(st[r].entropy));
+    block_reduce(low, reinterpret_cast<double*>(scratch), Min{});
+    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x)
+      sum[0] += exp(-(double(st[r].entropy) - low[0]) / params.soft_temperature);
+    block_reduce(sum, reinterpret_cast<double*>(scratch), Sum{});
+    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x)
+      w[r] = float(exp(-(double(st[r].entropy) - low[0]) / params.soft_temperature) / sum[0]);
+    break;
   }
-  case NbceParams::Max: return -1;
+  case NbceParams::Max: break;
   }
+  __syncthreads();
   return -1;
 }
 
@@ -404,11 +437,9 @@ merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voc
   const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   const RowStat* st = stats + b * rows;
-  if (threadIdx.x == 0) {  // every block of the sequence finds the same weights
-    const int k = pooling_weights(st, rows, params, previous[b], shared_weights);
-    if (blockIdx.y == 0) selected[b] = k;
-  }
-  __syncthreads();
+  __shared__ unsigned long long scratch[32];
+  const int k = pooling_weights(st, rows, params, previous[b], shared_weights, scratch);  // alike in every block
+  if (blockIdx.y == 0 && threadIdx.x == 0) selected[b] = k;
   const In* zb = z + b * rows * stride;
   float* outb = out + b * out_stride;
   const float beta = float(params.beta), threshold = float(params.finite_threshold);
@@ -446,15 +477,8 @@ merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voc
     }
     store<VEC>(outb, i, y);
   }
-  for (int offset = 16; offset > 0; offset >>= 1)
-    merge_softmax(m, s, __shfl_xor_sync(~0u, m, offset), __shfl_xor_sync(~0u, s, offset));
-  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) shared_m[warp] = m, shared_s[warp] = s;
-  __syncthreads();
-  if (threadIdx.x == 0) {
-    for (int w = 1; w < kMergeThreads / 32; ++w) merge_softmax(m, s, shared_m[w], shared_s[w]);
-    merge_partials[b * gridDim.y + blockIdx.y] = make_float2(m, s);
-  }
+  block_merge_softmax(m, s, shared_m, shared_s);
+  if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = make_float2(m, s);
 }
 
 __global__ void __launch_bounds__(kMergeThreads)
@@ -462,8 +486,13 @@ normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::pt
                  const float2* __restrict__ merge_partials, const std::int32_t* selected, std::int32_t* previous) {
   const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
+  __shared__ float shared_m[32], shared_s[32];
   float m = -INFINITY, s = 0;
-  for (unsigned c = 0; c < gridDim.y; ++c) merge_softmax(m, s, merge_partials[b * gridDim.y + c].x, merge_partials[b * gridDim.y + c].y);
+  for (unsigned c = threadIdx.x; c < gridDim.y; c += kMergeThreads) {
+    const float2 part = merge_partials[b * gridDim.y + c];
+    merge_softmax(m, s, part.x, part.y);
+  }
+  block_merge_softmax(m, s, shared_m, shared_s);
   const float lse = m + __logf(s);
   float* outb = out + b * out_stride;
   for (std::ptrdiff_t i = begin + threadIdx.x; i < end; i += kMergeThreads)

@@ -84,6 +84,19 @@ __device__ __forceinline__ void merge_softmax(float& m, float& s, float m2, floa
   m = m_new;
 }
 
+/// Block-wide merge of the online-softmax states (every thread gets the result); `m_shared` and
+/// `s_shared` hold 32 floats each.
+__device__ inline void block_merge_softmax(float& m, float& s, float* m_shared, float* s_shared) {
+  for (int offset = 16; offset > 0; offset >>= 1)
+    merge_softmax(m, s, __shfl_xor_sync(0xffffffffu, m, offset), __shfl_xor_sync(0xffffffffu, s, offset));
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  __syncthreads();
+  if (lane == 0) m_shared[warp] = m, s_shared[warp] = s;
+  __syncthreads();
+  m = m_shared[0], s = s_shared[0];
+  for (int w = 1; w < int(blockDim.x / 32); ++w) merge_softmax(m, s, m_shared[w], s_shared[w]);
+}
+
 /// Block-wide reduction of N values with `op` (every thread gets the result). `shared` holds
 /// N · 32 values of T; blockDim.x is a multiple of 32.
 template <int N, class T, class Op> __device__ void block_reduce(T (&v)[N], T* shared, Op op) {
@@ -112,6 +125,7 @@ struct Max {
 };
 struct Min {
   __device__ double operator()(double a, double b) const { return fmin(a, b); }
+  __device__ unsigned long long operator()(unsigned long long a, unsigned long long b) const { return a < b ? a : b; }
 };
 
 }  // namespace probspace::inference::cuda_backend

@@ -30,7 +30,7 @@ void* allocate(std::size_t bytes) {
 }
 void release(void* pointer) noexcept { cudaFree(pointer); }
 void* create_report() {
-  auto* state = new ReportState{nullptr, nullptr};
+  auto* state = new ReportState{nullptr, nullptr, false};
   try {
     state->word = static_cast<unsigned long long*>(allocate(sizeof(unsigned long long)));
     check(cudaMemset(state->word, 0xff, sizeof(unsigned long long)), "cudaMemset");
@@ -48,6 +48,28 @@ void destroy_report(void* report) noexcept {
   if (state->raised) cudaFreeHost(state->raised);
   delete state;
 }
+void defer_report(void* report, bool deferred) { static_cast<ReportState*>(report)->deferred = deferred; }
+std::ptrdiff_t synchronize_report(void* report, void* stream) {
+  synchronize(stream);
+  return take_report(report);
+}
+
+void* create_event() {
+  cudaEvent_t event = nullptr;
+  check(cudaEventCreate(&event), "cudaEventCreate");
+  return event;
+}
+void destroy_event(void* event) noexcept { cudaEventDestroy(static_cast<cudaEvent_t>(event)); }
+void record_event(void* event, void* stream) {
+  check(cudaEventRecord(static_cast<cudaEvent_t>(event), static_cast<cudaStream_t>(stream)), "cudaEventRecord");
+}
+double elapsed_ms(void* start, void* stop) {
+  check(cudaEventSynchronize(static_cast<cudaEvent_t>(stop)), "cudaEventSynchronize");
+  float ms = 0;
+  check(cudaEventElapsedTime(&ms, static_cast<cudaEvent_t>(start), static_cast<cudaEvent_t>(stop)), "cudaEventElapsedTime");
+  return double(ms);
+}
+
 void copy_to_device(void* device, const void* host, std::size_t bytes) {
   check(cudaMemcpy(device, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy to device");
 }
