@@ -55,9 +55,9 @@ rope::RotaryEmbedding unit_rope(const AttentionConfig& config) {
 }
 
 /// What multiplies q at position i before rotation: the logit scale (scale·a²) times log-n† (spec §8).
-float query_factor(const AttentionConfig& config, Index i) {
+float query_factor(const AttentionConfig& config, double logit_scale, Index i) {
   const double log_n = config.log_n_train_length > 0 ? rope::log_n_dagger(i, config.log_n_train_length) : 1.0;
-  return static_cast<float>(config.head_spec().logit_scale() * log_n);
+  return static_cast<float>(logit_scale * log_n);
 }
 
 /// dst [rows, cols] (dense) = factor(r)·src row r, widened to float; a non-finite entry of src throws
@@ -230,7 +230,8 @@ void attention_prefill(Context& context, RowsView<const T> q, RowsView<const T> 
   if (length == 0) return;
 
   FloatRows q1, k1, values;
-  widen_rows(q, q1, [&](Index i) { return query_factor(config, i); }, fn, "q");
+  const double logit_scale = config.head_spec().logit_scale();
+  widen_rows(q, q1, [&](Index i) { return query_factor(config, logit_scale, i); }, fn, "q");
   widen_rows(k, k1, [](Index) { return 1.0f; }, fn, "k");
   widen_rows(v, values, [](Index) { return 1.0f; }, fn, "v");
   const FloatRows q2 = rotate_passes(q1, 0, config, true), k2 = rotate_passes(k1, 0, config, false);
@@ -309,7 +310,8 @@ void AttentionCache<T>::attend(Context& context, RowsView<const T> query, RowsVi
   require_cpu(context, fn);
   const Index i = size_ - 1, group = config_.group_size();
   FloatRows q1;
-  widen_rows(query, q1, [&](Index) { return query_factor(config_, i); }, fn, "query");
+  const float factor = query_factor(config_, config_.head_spec().logit_scale(), i);
+  widen_rows(query, q1, [&](Index) { return factor; }, fn, "query");
   const FloatRows q2 = rotate_passes(q1, i, config_, true);
   const bool two_pass = config_.scheme.two_pass();
   // One task per kv head: its group's query heads share every key and value tile read.
