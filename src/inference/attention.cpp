@@ -3,6 +3,7 @@
 // then every (head, query tile) sweeps its key tiles with an online softmax. A tile computes the
 // pass-1 product, the pass-2 product, or both with a per-element select (docs/attention.md).
 #include "../core/parallel.hpp"
+#include "../embedding/serial_eigen.hpp"
 #include "view_checks.hpp"
 
 #include <probspace/core/error.hpp>
@@ -241,6 +242,7 @@ void attention_prefill(Context& context, RowsView<const T> q, RowsView<const T> 
   const Index tiles = (length + kTile - 1) / kTile, pairs = (tiles + 1) / 2, group = config.group_size();
   kernels::parallel_rows(hq * pairs, length * d, [&](Index task) {
     const Index h = task / pairs, g = h / group;
+    embedding::kernels::eigen_serial_in_region();  // tile GEMMs on this thread, also when the loop runs serially
     Workspace ws(kTile, d, dv);
     const KeyValues<float> kv{k1.data() + g * d, two_pass ? k2.data() + g * d : nullptr, values.data() + g * dv,
                               hk * d, hk * dv, d, dv};
@@ -316,6 +318,7 @@ void AttentionCache<T>::attend(Context& context, RowsView<const T> query, RowsVi
   const bool two_pass = config_.scheme.two_pass();
   // One task per kv head: its group's query heads share every key and value tile read.
   kernels::parallel_rows(hk, size_ * d, [&](Index g) {
+    embedding::kernels::eigen_serial_in_region();
     Workspace ws(group, d, dv);
     const QueryBlock block{q1.data() + g * group * d, two_pass ? q2.data() + g * group * d : nullptr, d, group, i, 0};
     const KeyValues<T> kv{keys1_.data() + g * d, two_pass ? keys2_.data() + g * d : nullptr, values_.data() + g * dv,
