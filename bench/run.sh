@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # One command per module's benchmarks and their PyTorch CPU peer, on the same logits:
-#   bash bench/run.sh [simplex|nbce|sinkhorn|rope|embedding|solvers|all] [extra Google Benchmark flags]
+#   bash bench/run.sh [simplex|nbce|sinkhorn|rope|embedding|solvers|attention|all] [extra Google Benchmark flags]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 module=${1:-all}
@@ -54,7 +54,7 @@ a, b = 0.5 + rng.random(n), 0.5 + rng.random(n)
 fi
 
 # Modules whose benchmark has no external peer (the peer runs inside the binary, or there is none).
-for m in rope embedding solvers; do
+for m in rope embedding solvers attention; do
   if [[ $module == "$m" || $module == all ]]; then
     cmake --build --preset release --target "bench_$m" -j "$(nproc)"
     "build/release/bench/bench_$m" "${gbench[@]}" "$@" | grep -E "median|^Run|^---|^Bench"

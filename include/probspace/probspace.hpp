@@ -9,6 +9,7 @@
 #include <probspace/embedding/monte_carlo.hpp>
 #include <probspace/embedding/parametrisation.hpp>
 #include <probspace/embedding/transforms.hpp>
+#include <probspace/inference/attention.hpp>
 #include <probspace/inference/context.hpp>
 #include <probspace/inference/device.hpp>
 #include <probspace/inference/eigen_view.hpp>

@@ -3,6 +3,7 @@
 #include "../core/parallel.hpp"
 #include "../core/softmax_kernels.hpp"
 #include "cuda/backend.hpp"
+#include "view_checks.hpp"
 
 #include <probspace/core/checks.hpp>
 #include <probspace/inference/rows.hpp>
@@ -18,16 +19,6 @@ using probspace::detail::require;
 using kernels::row_name;
 using FloatRows = Eigen::Map<RowMatrixX<float>, 0, Eigen::OuterStride<>>;
 using ConstFloatRows = Eigen::Map<const RowMatrixX<float>, 0, Eigen::OuterStride<>>;
-
-template <class T>
-void check_view(const RowsView<T>& v, const Context& context, std::string_view fn, std::string_view name) {
-  require(v.rows >= 0 && v.cols >= 1 && v.stride >= v.cols, fn, name, "must have rows >= 0, cols >= 1 and stride >= cols, got [",
-          v.rows, ", ", v.cols, "] stride ", v.stride);
-  require(v.rows == 0 || v.data != nullptr, fn, name, "has a null data pointer");
-  const Memory expected = context.device() == Device::Cuda ? Memory::Cuda : Memory::Host;
-  require(v.memory == expected, fn, name, "must be ", expected == Memory::Cuda ? "CUDA" : "host",
-          " memory for a ", to_string(context.device()), " context");
-}
 
 template <class A, class B> void check_same_shape(const RowsView<A>& a, const RowsView<B>& b, std::string_view fn, std::string_view name) {
   require(b.rows == a.rows && b.cols == a.cols, fn, name, "has shape [", b.rows, ", ", b.cols, "], expected [", a.rows,

@@ -2,6 +2,7 @@
 // bfloat16 storage (the upper 16 bits of an IEEE float32), as LLM logits are often stored.
 #include <bit>
 #include <cstdint>
+#include <type_traits>
 
 namespace probspace::inference {
 
@@ -16,6 +17,15 @@ inline bfloat16 to_bfloat16(float x) {
   const std::uint32_t u = std::bit_cast<std::uint32_t>(x);
   if ((u & 0x7fffffffu) > 0x7f800000u) return {std::uint16_t((u >> 16) | 0x40u)};  // quiet NaN
   return {std::uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16)};
+}
+
+/// The identity, so code generic over float and bfloat16 storage can widen either.
+inline float to_float(float x) { return x; }
+
+/// float → storage T: unchanged for float, rounded to nearest even for bfloat16.
+template <class T> T from_float(float x) {
+  if constexpr (std::is_same_v<T, float>) return x;
+  else return to_bfloat16(x);
 }
 
 }  // namespace probspace::inference

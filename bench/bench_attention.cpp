@@ -1,0 +1,129 @@
+// Fused position-aware attention on the CPU (issue 8): prefill GFLOP/s for ReRoPE (w = L/4) and plain
+// RoPE, float32 and bfloat16, beside the reference rope::attention TwoPass (per head, an L×L score
+// matrix each) on the same data; decode over a cache of a few thousand tokens beside one memcpy of the
+// cache's bytes. Flops count one causal product: 4·L²·d·heads/2 (QKᵀ and PV, 2 flops per MAC).
+#include <probspace/inference/attention.hpp>
+#include <probspace/inference/eigen_view.hpp>
+#include <probspace/rope/frequencies.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <cstring>
+#include <random>
+#include <type_traits>
+#include <vector>
+
+namespace {
+
+using namespace probspace::inference;
+using probspace::Index;
+using probspace::RowMatrixX;
+namespace rope = probspace::rope;
+
+constexpr Index kHeadDim = 128;
+
+template <class T> std::vector<T> random_rows(Index rows, Index cols, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  std::normal_distribution<float> normal;
+  std::vector<T> x(std::size_t(rows * cols));
+  for (auto& e : x) e = from_float<T>(normal(rng));
+  return x;
+}
+
+/// range(0): 0 = plain RoPE, 1 = ReRoPE with w = L/4.
+AttentionConfig config_of(Index scheme, Index length, Index q_heads, Index kv_heads) {
+  return {scheme == 0 ? rope::PositionScheme::rope() : rope::PositionScheme::rerope(length / 4),
+          rope::RotaryEmbedding(rope::default_inv_freq(kHeadDim, 1e4), rope::Layout::Half), q_heads, kv_heads};
+}
+
+void set_flops(benchmark::State& state, Index length, Index heads, const char* what, const AttentionConfig& c) {
+  const double flops = 4.0 * double(length) * double(length) * double(kHeadDim) * double(heads) / 2;
+  state.counters["GFLOP/s"] = benchmark::Counter(flops * 1e-9, benchmark::Counter::kIsIterationInvariantRate);
+  state.SetLabel(std::string(what) + " " + c.scheme.name());
+}
+
+/// Fused prefill, heads = 8 query heads over 2 kv heads; args (scheme, L).
+template <class T> void BM_FusedPrefill(benchmark::State& state) {
+  const Index length = state.range(1), hq = 8, hk = 2;
+  const AttentionConfig c = config_of(state.range(0), length, hq, hk);
+  const auto q = random_rows<T>(length, hq * kHeadDim, 1), k = random_rows<T>(length, hk * kHeadDim, 2),
+             v = random_rows<T>(length, hk * kHeadDim, 3);
+  std::vector<T> out(q.size());
+  Context cpu(Device::Cpu);
+  for (auto _ : state) {
+    attention_prefill<T>(cpu, {q.data(), length, hq * kHeadDim, hq * kHeadDim, Memory::Host},
+                         {k.data(), length, hk * kHeadDim, hk * kHeadDim, Memory::Host},
+                         {v.data(), length, hk * kHeadDim, hk * kHeadDim, Memory::Host},
+                         {out.data(), length, hq * kHeadDim, hq * kHeadDim, Memory::Host}, c);
+    benchmark::DoNotOptimize(out.data());
+  }
+  set_flops(state, length, hq, std::is_same_v<T, float> ? "fused float32" : "fused bfloat16", c);
+}
+
+/// The reference on the same shapes (float32): rope::attention TwoPass per query head.
+void BM_ReferenceTwoPass(benchmark::State& state) {
+  const Index length = state.range(1), hq = 8, hk = 2, group = hq / hk;
+  const AttentionConfig c = config_of(state.range(0), length, hq, hk);
+  const auto qv = random_rows<float>(length, hq * kHeadDim, 1), kv = random_rows<float>(length, hk * kHeadDim, 2),
+             vv = random_rows<float>(length, hk * kHeadDim, 3);
+  const Eigen::Map<const RowMatrixX<float>> q(qv.data(), length, hq * kHeadDim), k(kv.data(), length, hk * kHeadDim),
+      v(vv.data(), length, hk * kHeadDim);
+  for (auto _ : state) {
+    for (Index h = 0; h < hq; ++h) {
+      const Index g = h / group;
+      auto out = rope::attention(q.middleCols(h * kHeadDim, kHeadDim), k.middleCols(g * kHeadDim, kHeadDim),
+                                 v.middleCols(g * kHeadDim, kHeadDim), c.head_spec(), rope::Realisation::TwoPass);
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  set_flops(state, length, hq, "reference two-pass float32", c);
+}
+
+BENCHMARK(BM_FusedPrefill<float>)->ArgsProduct({{0, 1}, {1024, 4096}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_FusedPrefill<bfloat16>)->ArgsProduct({{0, 1}, {1024, 4096}})->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BM_ReferenceTwoPass)->ArgsProduct({{0, 1}, {1024}})->Unit(benchmark::kMillisecond)->UseRealTime();
+
+/// Decode: one query (32 heads over 8 kv heads) against a ReRoPE (w = 1024) cache of range(0) tokens;
+/// bytes = the cache's bytes (both key copies and the values), read once per step.
+template <class T> void BM_Decode(benchmark::State& state) {
+  const Index tokens = state.range(0), hq = 32, hk = 8;
+  const AttentionConfig c = config_of(1, 4096, hq, hk);
+  Context cpu(Device::Cpu);
+  AttentionCache<T> cache(c, kHeadDim, tokens);
+  const auto k = random_rows<T>(tokens, hk * kHeadDim, 2), v = random_rows<T>(tokens, hk * kHeadDim, 3),
+             q = random_rows<T>(1, hq * kHeadDim, 1);
+  cache.append(cpu, {k.data(), tokens, hk * kHeadDim, hk * kHeadDim, Memory::Host},
+               {v.data(), tokens, hk * kHeadDim, hk * kHeadDim, Memory::Host});
+  std::vector<T> out(std::size_t(hq * kHeadDim));
+  for (auto _ : state) {
+    cache.attend(cpu, {q.data(), 1, hq * kHeadDim, hq * kHeadDim, Memory::Host},
+                 {out.data(), 1, hq * kHeadDim, hq * kHeadDim, Memory::Host});
+    benchmark::DoNotOptimize(out.data());
+  }
+  state.SetLabel(std::string(std::is_same_v<T, float> ? "float32" : "bfloat16") + " cache MB " +
+                 std::to_string(double(cache.bytes()) / 1e6));
+  state.SetBytesProcessed(state.iterations() * Index(cache.bytes()));
+}
+
+/// Reading the same number of bytes once: memcpy of a decode cache's size (ReRoPE: 3 rows of kv_heads·d
+/// per token, two keys and a value).
+template <class T> void BM_CacheRead(benchmark::State& state) {
+  const auto bytes = std::size_t(state.range(0) * 3 * 8 * kHeadDim) * sizeof(T);
+  std::vector<char> from(bytes, 1), to(bytes);
+  for (auto _ : state) {
+    std::memcpy(to.data(), from.data(), bytes);
+    benchmark::DoNotOptimize(to.data());
+    benchmark::ClobberMemory();
+  }
+  state.SetLabel(std::string("memcpy of the ") + (std::is_same_v<T, float> ? "float32" : "bfloat16") + " cache");
+  state.SetBytesProcessed(state.iterations() * Index(bytes));
+}
+
+BENCHMARK(BM_Decode<float>)->Arg(4096)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_Decode<bfloat16>)->Arg(4096)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_CacheRead<float>)->Arg(4096)->Unit(benchmark::kMicrosecond)->UseRealTime();
+BENCHMARK(BM_CacheRead<bfloat16>)->Arg(4096)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();
