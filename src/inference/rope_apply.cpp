@@ -14,15 +14,6 @@ namespace {
 using probspace::detail::require;
 constexpr std::string_view kFn = "rope_apply";
 
-template <class T> float to_f(T x) {
-  if constexpr (std::is_same_v<T, float>) return x;
-  else return to_float(x);
-}
-template <class T> T from_f(float v) {
-  if constexpr (std::is_same_v<T, float>) return v;
-  else return to_bfloat16(v);
-}
-
 }  // namespace
 
 template <class T>
@@ -62,9 +53,9 @@ void rope_apply(Context& context, RowsView<T> x, const std::int32_t* positions, 
       T* v = x.data + t * x.stride + h * head_dim;
       for (int i = 0; i < half; ++i) {
         const int a = interleaved ? 2 * i : i, b = interleaved ? 2 * i + 1 : i + half;
-        const float xa = to_f(v[a]), xb = to_f(v[b]);
-        v[a] = from_f<T>(xa * c[i] - xb * s[i]);
-        v[b] = from_f<T>(xa * s[i] + xb * c[i]);
+        const float xa = to_float(v[a]), xb = to_float(v[b]);
+        v[a] = from_float<T>(xa * c[i] - xb * s[i]);
+        v[b] = from_float<T>(xa * s[i] + xb * c[i]);
       }
     }
   });
