@@ -2,14 +2,38 @@
 #include "row_kernels.hpp"
 #include "threshold_kernels.hpp"
 
+#include "../core/simd.hpp"
+
 #include <probspace/core/checks.hpp>
 #include <probspace/simplex/projection.hpp>
 #include <probspace/simplex/sparsemax.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 namespace probspace::simplex {
+
+namespace {
+/// out = [y − τ]₊ (spec §4.1). An output too large to stay in cache is written with streaming
+/// stores, which skip reading each line for ownership first (about a third of the traffic).
+template <Real T> void positive_part_shifted(const T* y, Index n, T tau, T* out) {
+  constexpr std::size_t kStreamBytes = std::size_t(8) << 20;
+  Index i = 0;
+  if (std::size_t(n) * sizeof(T) >= kStreamBytes) {
+    using V = typename simd::Simd<T>::V;
+    constexpr Index w = simd::kWidth<T>;
+    for (; reinterpret_cast<std::uintptr_t>(out + i) % sizeof(V) != 0; ++i) out[i] = std::max(y[i] - tau, T(0));
+    const V t = V{} + tau, zero = {};
+    for (; i + w <= n; i += w) {
+      const V d = simd::load(y + i) - t;
+      simd::stream(out + i, d < zero ? zero : d);  // = std::max(d, 0), lane by lane
+    }
+    simd::stream_fence();
+  }
+  for (; i < n; ++i) out[i] = std::max(y[i] - tau, T(0));
+}
+}  // namespace
 
 template <Real T>
 Threshold<T> kernels::project_simplex_row(const T* y, Index n, T* out, double a, T max_y,
@@ -17,7 +41,7 @@ Threshold<T> kernels::project_simplex_row(const T* y, Index n, T* out, double a,
   const auto t = threshold(y, n, a, max_y, method, work);
   if (t.support_size == 0) return {T(t.tau), 0};  // Condat found invalid input: out untouched
   const T tau = T(t.tau);
-  for (Index i = 0; i < n; ++i) out[i] = std::max(y[i] - tau, T(0));
+  positive_part_shifted(y, n, tau, out);
   return {tau, t.support_size};
 }
 template Threshold<float> kernels::project_simplex_row<float>(const float*, Index, float*, double, float,
