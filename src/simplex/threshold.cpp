@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <functional>
 #include <limits>
 
@@ -66,18 +67,19 @@ template <Real T> ThresholdD threshold_sort(const T* y, Index n, double a, std::
 }
 
 namespace {
-/// Σ and count of the y_i > τ, and max |y_i| over them, in one vectorised pass: per-lane TwoSum
-/// (Knuth) compensation, so the sum is as accurate as CompensatedSum's whatever the order.
+/// Σ, count, min and max of the y_i > τ in one vectorised pass; the sum with per-lane TwoSum
+/// (Knuth) compensation, as accurate as CompensatedSum's whatever the order.
 struct SumAbove {
-  double sum = 0, max_abs = 0;
+  double sum = 0, min = std::numeric_limits<double>::infinity(), max = -std::numeric_limits<double>::infinity();
   Index count = 0;
 };
 template <Real T> SumAbove sum_above(const T* y, Index n, double tau) {
   using V = simd::Simd<double>::V;
   using M = simd::Simd<double>::M;
   constexpr Index w = simd::kWidth<double>;
-  const V t = V{} + tau, zero = {};
-  V s = {}, c = {}, m = {};
+  constexpr double inf = std::numeric_limits<double>::infinity();
+  const V t = V{} + tau, zero = {}, pinf = V{} + inf, minf = V{} - inf;
+  V s = {}, c = {}, lo = pinf, hi = minf;
   M k = {};
   Index i = 0;
   for (; i + w <= n; i += w) {
@@ -87,8 +89,8 @@ template <Real T> SumAbove sum_above(const T* y, Index n, double tau) {
     const V sum = s + v, b = sum - s;
     c += (s - (sum - b)) + (v - b);
     s = sum;
-    const V a = v < zero ? -v : v;
-    m = a > m ? a : m;
+    lo = above && x < lo ? x : lo;
+    hi = above && x > hi ? x : hi;
     k -= above;
   }
   CompensatedSum total;
@@ -96,14 +98,16 @@ template <Real T> SumAbove sum_above(const T* y, Index n, double tau) {
   for (int j = 0; j < int(w); ++j) {
     total.add(s[j]);
     total.add(c[j]);
-    r.max_abs = std::max(r.max_abs, m[j]);
+    r.min = std::min(r.min, lo[j]);
+    r.max = std::max(r.max, hi[j]);
     r.count += Index(k[j]);
   }
   for (; i < n; ++i) {
     const double x = double(y[i]);
     if (x > tau) {
       total.add(x);
-      r.max_abs = std::max(r.max_abs, std::abs(x));
+      r.min = std::min(r.min, x);
+      r.max = std::max(r.max, x);
       ++r.count;
     }
   }
@@ -118,9 +122,11 @@ template <Real T> std::pair<ThresholdD, double> michelot(const T* y, Index n, do
   for (Index previous = -1;;) {
     const SumAbove s = sum_above(y, n, tau);
     const double next = (s.sum - a) / double(s.count);
-    if (s.count == previous || !(next > tau)) {
+    // Stable when no entry of S falls to or below the new τ (then the next S is this one).
+    if (s.count == previous || !(next > tau) || s.min > next) {
       // |Σ̂ − Σ| ≲ 2u|Σ|, |Σ|/|S| ≤ max|y| and |τ| ≤ max|y| + a: a few ulps of max|y| + a.
-      const double error = 8 * std::numeric_limits<double>::epsilon() * (s.max_abs + a);
+      const double max_abs = std::max(std::abs(s.min), std::abs(s.max));
+      const double error = 8 * std::numeric_limits<double>::epsilon() * (max_abs + a);
       return {{std::max(next, tau), s.count}, error};
     }
     previous = s.count;
@@ -154,24 +160,36 @@ template <Real T> ThresholdD threshold_condat(const T* y, Index n, double a, std
   };
   Index i = 0;
   for (; i + kPiece <= n; i += kPiece) {
-    M flag = {};  // lanes holding NaN, +inf or an entry above L
+    M flag = {};  // lanes with an entry above L, NaN or +inf
+    for (Index j = i; j < i + kPiece; j += w) flag |= ~(simd::load(y + j) <= bound_t);
+    if (!simd::any(flag)) continue;
+    M bad = {}, below = {};  // the piece again, from L1
     for (Index j = i; j < i + kPiece; j += w) {
       const V yv = simd::load(y + j);
-      flag |= ~(yv < std::numeric_limits<T>::infinity()) | (yv > bound_t);
+      bad |= ~(yv < std::numeric_limits<T>::infinity());
+      below |= yv <= bound_t;  // = double(y) ≤ L, as L_T is the largest T ≤ L
     }
-    if (!simd::any(flag)) continue;
-    for (Index j = i; j < i + kPiece; ++j)
-      if (!(double(y[j]) < inf)) return {0.0, 0};
-    keep_above(y + i, kPiece);
+    if (simd::any(bad)) return {0.0, 0};
+    if (simd::any(below)) {
+      keep_above(y + i, kPiece);
+    } else {
+      for (Index j = 0; j < kPiece; j += simd::kWidth<double>) {
+        const auto x = simd::load_double(y + i + j);
+        std::memcpy(c + k + j, &x, sizeof x);
+      }
+      k += kPiece;
+    }
     if (k < capacity) continue;
     const auto [t, error] = michelot(c, k, a, bound);
     if (t.tau - error > bound) {
       bound = t.tau - error;
       const T r = T(bound);
       bound_t = double(r) > bound ? std::nextafter(r, -std::numeric_limits<T>::infinity()) : r;
-      const Index before = k;
-      k = 0;
-      keep_above(c, before);  // in place: the writes never pass the reads
+      if (t.support_size < k) {  // else every candidate is above τ − error: none to drop
+        const Index before = k;
+        k = 0;
+        keep_above(c, before);  // in place: the writes never pass the reads
+      }
     }
     capacity = std::max(2 * k, kMinCapacity);
   }
