@@ -135,7 +135,9 @@ template <Real T> std::pair<ThresholdD, double> michelot(const T* y, Index n, do
 }
 }  // namespace
 
-template <Real T> ThresholdD threshold_condat(const T* y, Index n, double a, std::vector<double>& work) {
+template <Real T>
+ThresholdD threshold_condat(const T* y, Index n, double a, std::vector<double>& work,
+                            std::vector<std::uint64_t>* skipped) {
   // Spec §4.1's linear pass, in L1-sized pieces. Every subset C of the entries has its own
   // threshold τ_C ≤ τ* (φ_C ≤ φ), so an entry at or below a bound L ≤ τ_C is never in the
   // support. One read of y keeps the candidates above L in work, vectorised: most pieces hold none
@@ -143,7 +145,7 @@ template <Real T> ThresholdD threshold_condat(const T* y, Index n, double a, std
   // its rounding error) and drops those now below: linear overall. The input check (NaN, +inf,
   // all −inf give support 0) rides along.
   constexpr double inf = std::numeric_limits<double>::infinity();
-  constexpr Index kPiece = 64, kMinCapacity = 1024;
+  constexpr Index kPiece = kCondatPiece, kMinCapacity = 1024;
   using V = typename simd::Simd<T>::V;
   using M = typename simd::Simd<T>::M;
   constexpr Index w = simd::kWidth<T>;
@@ -158,11 +160,15 @@ template <Real T> ThresholdD threshold_condat(const T* y, Index n, double a, std
       k += Index(c[k] > bound);
     }
   };
+  if (skipped) skipped->assign(std::size_t(n / kPiece / 64 + 1), 0);
   Index i = 0;
   for (; i + kPiece <= n; i += kPiece) {
     M flag = {};  // lanes with an entry above L, NaN or +inf
     for (Index j = i; j < i + kPiece; j += w) flag |= ~(simd::load(y + j) <= bound_t);
-    if (!simd::any(flag)) continue;
+    if (!simd::any(flag)) {
+      if (skipped) (*skipped)[std::size_t(i / kPiece / 64)] |= std::uint64_t(1) << (i / kPiece % 64);
+      continue;
+    }
     M bad = {}, below = {};  // the piece again, from L1
     for (Index j = i; j < i + kPiece; j += w) {
       const V yv = simd::load(y + j);
@@ -227,7 +233,8 @@ ThresholdD threshold(const T* y, Index n, double a, T max_y, ProjectionMethod me
 
 #define PROBSPACE_INSTANTIATE(T)                                                                  \
   template ThresholdD threshold_sort<T>(const T*, Index, double, std::vector<double>&);           \
-  template ThresholdD threshold_condat<T>(const T*, Index, double, std::vector<double>&);         \
+  template ThresholdD threshold_condat<T>(const T*, Index, double, std::vector<double>&,          \
+                                          std::vector<std::uint64_t>*);                           \
   template ThresholdD threshold_bisection<T>(const T*, Index, double, T);                         \
   template ThresholdD threshold<T>(const T*, Index, double, T, ProjectionMethod, std::vector<double>&);
 PROBSPACE_INSTANTIATE(float)
