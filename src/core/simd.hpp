@@ -5,7 +5,6 @@
 #include <probspace/core/types.hpp>
 
 #include <cstdint>
-#include <type_traits>
 #include <cstring>
 
 #if defined(__SSE2__)
@@ -52,12 +51,17 @@ template <Real T> void stream(T* aligned, typename Simd<T>::V v) {
   if constexpr (sizeof(T) == sizeof(double)) _mm512_stream_pd(aligned, __m512d(v));
   else _mm512_stream_ps(aligned, __m512(v));
 #elif defined(__SSE2__)
-  using Part = std::conditional_t<sizeof(T) == sizeof(double), __m128d, __m128>;  // 4 SSE stores
-  for (int k = 0; k < 4; ++k) {
-    Part part;
-    std::memcpy(&part, reinterpret_cast<const char*>(&v) + 16 * k, 16);
-    if constexpr (sizeof(T) == sizeof(double)) _mm_stream_pd(aligned + 2 * k, part);
-    else _mm_stream_ps(aligned + 4 * k, part);
+  for (int k = 0; k < 4; ++k) {  // four SSE stores
+    const char* part = reinterpret_cast<const char*>(&v) + 16 * k;
+    if constexpr (sizeof(T) == sizeof(double)) {
+      __m128d x;
+      std::memcpy(&x, part, 16);
+      _mm_stream_pd(aligned + 2 * k, x);
+    } else {
+      __m128 x;
+      std::memcpy(&x, part, 16);
+      _mm_stream_ps(aligned + 4 * k, x);
+    }
   }
 #else
   std::memcpy(aligned, &v, sizeof v);
