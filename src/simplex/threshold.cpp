@@ -145,7 +145,7 @@ ThresholdD threshold_condat(const T* y, Index n, double a, std::vector<double>& 
   // its rounding error) and drops those now below: linear overall. The input check (NaN, +inf,
   // all −inf give support 0) rides along.
   constexpr double inf = std::numeric_limits<double>::infinity();
-  constexpr Index kPiece = kCondatPiece, kMinCapacity = 1024;
+  constexpr Index kPiece = kCondatPiece, kMinCapacity = 256;
   using V = typename simd::Simd<T>::V;
   using M = typename simd::Simd<T>::M;
   constexpr Index w = simd::kWidth<T>;
@@ -160,6 +160,13 @@ ThresholdD threshold_condat(const T* y, Index n, double a, std::vector<double>& 
       k += Index(c[k] > bound);
     }
   };
+  const auto raise_bound = [&](double lower) {
+    if (!(lower > bound)) return false;
+    bound = lower;
+    const T r = T(bound);
+    bound_t = double(r) > bound ? std::nextafter(r, -std::numeric_limits<T>::infinity()) : r;
+    return true;
+  };
   if (skipped) skipped->assign(std::size_t(n / kPiece / 64 + 1), 0);
   Index i = 0;
   for (; i + kPiece <= n; i += kPiece) {
@@ -170,13 +177,19 @@ ThresholdD threshold_condat(const T* y, Index n, double a, std::vector<double>& 
       continue;
     }
     M bad = {}, below = {};  // the piece again, from L1
+    V top = V{} - std::numeric_limits<T>::infinity();
     for (Index j = i; j < i + kPiece; j += w) {
       const V yv = simd::load(y + j);
       bad |= ~(yv < std::numeric_limits<T>::infinity());
       below |= yv <= bound_t;  // = double(y) ≤ L, as L_T is the largest T ≤ L
+      top = yv > top ? yv : top;
     }
     if (simd::any(bad)) return {0.0, 0};
-    if (simd::any(below)) {
+    double piece_max = -inf;
+    for (Index j = 0; j < w; ++j) piece_max = std::max(piece_max, double(top[j]));
+    // τ* ≥ max y − a: the top entry alone already has mass a above it (less rounding).
+    if (raise_bound(piece_max - a - 4 * std::numeric_limits<double>::epsilon() * (std::abs(piece_max) + a)) ||
+        simd::any(below)) {
       keep_above(y + i, kPiece);
     } else {
       for (Index j = 0; j < kPiece; j += simd::kWidth<double>) {
@@ -187,10 +200,7 @@ ThresholdD threshold_condat(const T* y, Index n, double a, std::vector<double>& 
     }
     if (k < capacity) continue;
     const auto [t, error] = michelot(c, k, a, bound);
-    if (t.tau - error > bound) {
-      bound = t.tau - error;
-      const T r = T(bound);
-      bound_t = double(r) > bound ? std::nextafter(r, -std::numeric_limits<T>::infinity()) : r;
+    if (raise_bound(t.tau - error)) {
       if (t.support_size < k) {  // else every candidate is above τ − error: none to drop
         const Index before = k;
         k = 0;
