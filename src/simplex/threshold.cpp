@@ -141,9 +141,9 @@ ThresholdD threshold_condat(const T* y, Index n, double a, std::vector<double>& 
   // Spec §4.1's linear pass, in L1-sized pieces. Every subset C of the entries has its own
   // threshold τ_C ≤ τ* (φ_C ≤ φ), so an entry at or below a bound L ≤ τ_C is never in the
   // support. One read of y keeps the candidates above L in work, vectorised: most pieces hold none
-  // and are skipped whole. When the candidates double, Michelot on them raises L to their τ (less
-  // its rounding error) and drops those now below: linear overall. The input check (NaN, +inf,
-  // all −inf give support 0) rides along.
+  // and are skipped whole. A piece's max − a raises L; so does Michelot on the candidates, to their
+  // τ (less its rounding error), whenever they double, dropping those now below: linear overall.
+  // The input check (NaN, +inf, all −inf give support 0) rides along.
   constexpr double inf = std::numeric_limits<double>::infinity();
   constexpr Index kPiece = kCondatPiece, kMinCapacity = 256;
   using V = typename simd::Simd<T>::V;
