@@ -2,24 +2,59 @@
 #include "row_kernels.hpp"
 #include "threshold_kernels.hpp"
 
+#include "../core/simd.hpp"
+
 #include <probspace/core/checks.hpp>
 #include <probspace/simplex/projection.hpp>
 #include <probspace/simplex/sparsemax.hpp>
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
 
 namespace probspace::simplex {
+
+namespace {
+/// out = [(y − τ) − τ_lo]₊ (spec §4.1), τ + τ_lo the threshold in two floating-point numbers. An output too large to stay in cache is written with streaming
+/// stores, which skip reading each line for ownership first; where Condat's pass skipped a piece
+/// of y whole (bit set in `skipped`, if given) the output is 0 and y is not read again.
+template <Real T>
+void positive_part_shifted(const T* y, Index n, T tau, T tau_lo, T* out, const std::vector<std::uint64_t>* skipped) {
+  constexpr std::size_t kStreamBytes = std::size_t(8) << 20;
+  Index i = 0;
+  if (std::size_t(n) * sizeof(T) >= kStreamBytes) {
+    using V = typename simd::Simd<T>::V;
+    constexpr Index w = simd::kWidth<T>;
+    const auto zero_piece = [&](Index p) {
+      return skipped && ((*skipped)[std::size_t(p / 64)] >> (p % 64) & 1) != 0;
+    };
+    for (; reinterpret_cast<std::uintptr_t>(out + i) % sizeof(V) != 0; ++i) out[i] = std::max((y[i] - tau) - tau_lo, T(0));
+    const V t = V{} + tau, t_lo = V{} + tau_lo, zero = {};
+    for (; i + w <= n; i += w) {
+      if (zero_piece(i / kernels::kCondatPiece) && zero_piece((i + w - 1) / kernels::kCondatPiece)) {
+        simd::stream(out + i, zero);
+      } else {
+        const V d = (simd::load(y + i) - t) - t_lo;
+        simd::stream(out + i, d < zero ? zero : d);  // = std::max(d, 0), lane by lane
+      }
+    }
+    simd::stream_fence();
+  }
+  for (; i < n; ++i) out[i] = std::max((y[i] - tau) - tau_lo, T(0));
+}
+}  // namespace
 
 template <Real T>
 Threshold<T> kernels::project_simplex_row(const T* y, Index n, T* out, double a, T max_y,
                                           ProjectionMethod method, std::vector<double>& work) {
-  const auto t = threshold(y, n, a, max_y, method, work);
+  thread_local std::vector<std::uint64_t> skipped;
+  const bool condat = runs_condat(method, n);
+  const auto t = condat ? threshold_condat(y, n, a, work, &skipped) : threshold(y, n, a, max_y, method, work);
   if (t.support_size == 0) return {T(t.tau), 0};  // Condat found invalid input: out untouched
   // τ as an unevaluated sum τ_hi + τ_lo: y − τ_hi is exact near τ (Sterbenz), so entries far below
   // one ulp of y (e.g. 1/32000 next to y ≈ 1 in float) keep their relative precision.
   const T tau = T(t.tau), tau_lo = T(t.tau - double(tau));
-  for (Index i = 0; i < n; ++i) out[i] = std::max((y[i] - tau) - tau_lo, T(0));
+  positive_part_shifted(y, n, tau, tau_lo, out, condat ? &skipped : nullptr);
   return {tau, t.support_size};
 }
 template Threshold<float> kernels::project_simplex_row<float>(const float*, Index, float*, double, float,

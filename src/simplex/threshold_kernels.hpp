@@ -4,6 +4,7 @@
 // where Condat runs, which checks them in its own pass.
 #include <probspace/simplex/threshold.hpp>
 
+#include <cstdint>
 #include <vector>
 
 namespace probspace::simplex::kernels {
@@ -13,7 +14,12 @@ using ThresholdD = Threshold<double>;
 
 template <Real T> ThresholdD threshold_sort(const T* y, Index n, double a, std::vector<double>& work);
 /// Also checks y in its one pass: NaN, +inf or all −inf give support_size 0 (and a meaningless τ).
-template <Real T> ThresholdD threshold_condat(const T* y, Index n, double a, std::vector<double>& work);
+/// The pass reads y in pieces of kCondatPiece entries and skips most of them whole; `skipped`, if
+/// given, gets bit p set for each piece p skipped, all of whose entries are ≤ τ.
+constexpr Index kCondatPiece = 64;
+template <Real T>
+ThresholdD threshold_condat(const T* y, Index n, double a, std::vector<double>& work,
+                            std::vector<std::uint64_t>* skipped = nullptr);
 template <Real T> ThresholdD threshold_bisection(const T* y, Index n, double a, T max_y);
 template <Real T>
 ThresholdD threshold(const T* y, Index n, double a, T max_y, ProjectionMethod method,

@@ -50,6 +50,26 @@ TYPED_TEST(BadInput, ThresholdAndProjections) {
   EXPECT_INVALID_ARGUMENT(sparsemax(this->all_masked), "z");
 }
 
+TYPED_TEST(BadInput, LongInputsFaultyLateLeaveTheOutputUntouched) {
+  using T = TypeParam;
+  // Condat checks y during its pass (after candidates have been collected and the bound raised):
+  // a NaN or +inf anywhere still throws, before anything is written.
+  const Index n = 100000;
+  for (const Index at : {Index(0), Index(50001), n - 1}) {
+    for (const T bad : {this->nan, this->inf}) {
+      VectorX<T> y = VectorX<T>::LinSpaced(n, T(0), T(1));
+      y[at] = bad;
+      for (const auto m : {ProjectionMethod::Auto, ProjectionMethod::Condat}) {
+        VectorX<T> untouched = VectorX<T>::Constant(n, T(7));
+        EXPECT_INVALID_ARGUMENT(project_simplex(y, untouched, T(1), m), "y");
+        EXPECT_INVALID_ARGUMENT(sparsemax(y, untouched, m), "z");
+        EXPECT_INVALID_ARGUMENT(simplex_threshold(y, T(1), m), "y");
+        EXPECT_TRUE((untouched.array() == T(7)).all()) << "at " << at;
+      }
+    }
+  }
+}
+
 TYPED_TEST(BadInput, SoftmaxAndEntmax) {
   using T = TypeParam;
   EXPECT_INVALID_ARGUMENT(softmax(this->empty), "z");

@@ -14,7 +14,7 @@ template <Real T> struct Threshold {
 enum class ProjectionMethod {
   Auto,       ///< Sort for n ≤ 128, Condat otherwise.
   Sort,       ///< O(n log n): sort descending, τ = max_j (s_j − a)/j.
-  Condat,     ///< Condat's one pass + cleanup; observed O(n).
+  Condat,     ///< Linear pass (a vectorised Condat-style candidate filter + Michelot); observed O(n).
   Bisection,  ///< Bisection on [max y − a, max y − a/n], finished exactly on the found support.
 };
 
