@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # One command per module's benchmarks and their PyTorch CPU peer, on the same logits:
-#   bash bench/run.sh [simplex|nbce|sinkhorn|rope|embedding|solvers|attention|all] [extra Google Benchmark flags]
+#   bash bench/run.sh [simplex|nbce|sinkhorn|rope|embedding|solvers|attention|inference|all] [extra Google Benchmark flags]
+# (inference: every inference kernel on the CPU, and on the GPU when there is one, beside PyTorch)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 module=${1:-all}
@@ -51,6 +52,15 @@ a, b = 0.5 + rng.random(n), 0.5 + rng.random(n)
   OMP_WAIT_POLICY=passive PROBSPACE_OT_DIR=out/bench build/release/bench/bench_sinkhorn --benchmark_repetitions=7 \
     --benchmark_report_aggregates_only=true "$@" | grep -E "median|^Run|^---|^Bench"
   /usr/bin/python3 bench/peers/pot_sinkhorn.py out/bench
+fi
+
+if [[ $module == inference || $module == all ]]; then
+  cmake --build --preset release --target bench_inference -j "$(nproc)"
+  build/release/bench/bench_inference "${gbench[@]}" "$@" | grep -E "median|^Run|^---|^Bench"
+  (cd bench/peers && /usr/bin/python3 torch_cpu_rows.py)
+  if /usr/bin/python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+    (cd bench/peers && /usr/bin/python3 torch_cuda_rows.py)
+  fi
 fi
 
 # Modules whose benchmark has no external peer (the peer runs inside the binary, or there is none).
