@@ -2,6 +2,7 @@
 // module's row kernels, threaded over rows) or the CUDA backend.
 #include "../core/parallel.hpp"
 #include "../core/softmax_kernels.hpp"
+#include "../simplex/row_kernels.hpp"
 #include "cuda/backend.hpp"
 #include "view_checks.hpp"
 
@@ -85,8 +86,7 @@ template <class In> void entmax_map(Context& context, RowsView<const In> z, Rows
   else simplex::detail::entmax_rows<float>(zf, host_map(p), alpha, simplex::EntmaxMethod::Auto);
 }
 
-/// Checks the three views of a backward pass; on CUDA runs the backend's kernel and reports, on the
-/// CPU checks the rows (so that errors name this function's arguments) and returns false.
+/// Checks the three views of a backward pass; on CUDA runs the backend's kernel and reports.
 bool backward_on_cuda(Context& context, const RowsView<const float>& y, const RowsView<const float>& g,
                       const RowsView<float>& dz, cuda_backend::Backward kind, float alpha, const char* fn, const char* y_name) {
   check_view(y, context, fn, y_name);
@@ -94,14 +94,7 @@ bool backward_on_cuda(Context& context, const RowsView<const float>& y, const Ro
   check_view(dz, context, fn, "dz");
   check_same_shape(y, g, fn, "g");
   check_same_shape(y, dz, fn, "dz");
-  if (context.device() != Device::Cuda) {
-    if (kind == cuda_backend::Backward::LogSoftmax) return false;  // checked by its own loop
-    kernels::parallel_rows(y.rows, y.cols, [&](Index r) {
-      probspace::detail::check_distribution(y.data + r * y.stride, y.cols, fn, row_name(y_name, r));
-      require(host_map(g).row(r).allFinite(), fn, row_name("g", r), "must be finite");
-    });
-    return false;
-  }
+  if (context.device() != Device::Cuda) return false;
   const std::ptrdiff_t bad = cuda_backend::rows_backward(context.stream(), context.report(), kind, alpha, y.data,
                                                          y.stride, g.data, g.stride, dz.data, dz.stride, y.rows, y.cols);
   require(bad < 0, fn, row_name(std::string(y_name) + " or g", bad), "is not a valid forward output, or g is not finite");
@@ -123,9 +116,26 @@ template <class In> void entmax_rows(Context& context, RowsView<const In> z, Row
   entmax_map(context, z, p, alpha, "entmax_rows");
 }
 
+/// The CPU backward of a map onto the simplex: each row checked (p a distribution, g finite), then
+/// the simplex module's VJP row kernel row(p_r, g_r, dz_r).
+template <class Row>
+void simplex_backward_on_cpu(const RowsView<const float>& p, const RowsView<const float>& g, const RowsView<float>& dz,
+                             const char* fn, Row&& row) {
+  kernels::parallel_rows(p.rows, p.cols, [&](Index r) {
+    const float* pr = p.data + r * p.stride;
+    const float* gr = g.data + r * g.stride;
+    probspace::detail::check_distribution(pr, p.cols, fn, row_name("p", r));
+    require(host_map(g).row(r).allFinite(), fn, row_name("g", r), "must be finite");
+    row(pr, gr, dz.data + r * dz.stride);
+  });
+}
+
 void softmax_backward(Context& context, RowsView<const float> p, RowsView<const float> g, RowsView<float> dz) {
-  if (backward_on_cuda(context, p, g, dz, cuda_backend::Backward::Softmax, 1.0f, "softmax_backward", "p")) return;
-  simplex::detail::softmax_vjp_rows<float>(host_map(p), host_map(g), host_map(dz), 1.0f);
+  constexpr const char* fn = "softmax_backward";
+  if (backward_on_cuda(context, p, g, dz, cuda_backend::Backward::Softmax, 1.0f, fn, "p")) return;
+  simplex_backward_on_cpu(p, g, dz, fn, [&](const float* pr, const float* gr, float* out) {
+    simplex::kernels::softmax_jvp_row(pr, gr, p.cols, out, 1.0f);
+  });
 }
 
 void log_softmax_backward(Context& context, RowsView<const float> log_p, RowsView<const float> g, RowsView<float> dz) {
@@ -146,8 +156,10 @@ void entmax_backward(Context& context, RowsView<const float> p, RowsView<const f
   constexpr const char* fn = "entmax_backward";
   require(alpha > 1.0f, fn, "alpha", "must be > 1, got ", alpha);
   if (backward_on_cuda(context, p, g, dz, cuda_backend::Backward::Entmax, alpha, fn, "p")) return;
-  if (alpha == 2.0f) simplex::detail::sparsemax_vjp_rows<float>(host_map(p), host_map(g), host_map(dz));
-  else simplex::detail::entmax_vjp_rows<float>(host_map(p), host_map(g), alpha, host_map(dz));
+  simplex_backward_on_cpu(p, g, dz, fn, [&](const float* pr, const float* gr, float* out) {
+    if (alpha == 2.0f) simplex::kernels::sparsemax_jvp_row(pr, gr, p.cols, out);
+    else simplex::kernels::entmax_jvp_row(pr, gr, p.cols, out, double(alpha));
+  });
 }
 
 #define PROBSPACE_ROWS(In)                                                                   \
