@@ -5,26 +5,15 @@
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/nbce_batch.hpp>
 
-#include "../support/testing.hpp"
+#include "../support/inference.hpp"
 
 namespace probspace::inference {
 namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-template <class In> std::vector<In> convert(const RowMatrixX<float>& z) {
-  std::vector<In> out(std::size_t(z.size()));
-  for (Index i = 0; i < z.size(); ++i) {
-    if constexpr (std::is_same_v<In, float>) out[std::size_t(i)] = z.data()[i];
-    else out[std::size_t(i)] = to_bfloat16(z.data()[i]);
-  }
-  return out;
-}
-
 RowMatrixX<float> logits(Index rows, Index vocab, std::uint64_t seed, bool ties) {
-  std::mt19937_64 rng(seed);
-  RowMatrixX<float> z(rows, vocab);
-  for (Index r = 0; r < rows; ++r) z.row(r) = probspace::testing::normal_vector<float>(rng, vocab, 2.5).transpose();
+  RowMatrixX<float> z = probspace::testing::normal_rows(rows, vocab, seed, 2.5);
   z(0, 1) = -kInf;
   if (ties) {
     z.row(1).setConstant(0.0f);  // every token tied: the refinement reaches the index bits
@@ -60,7 +49,7 @@ template <class In> void compare(nbce::Pooling pooling, nbce::Truncation truncat
   Index pattern_differs = 0, boundary_flips = 0;
   for (int t = 0; t < 3; ++t) {
     const RowMatrixX<float> z = logits(batch * rows, vocab, std::uint64_t(1000 * t + vocab + rows), ties);
-    const std::vector<In> host = convert<In>(z);
+    const std::vector<In> host = probspace::testing::stored_as<In>(z);
     RowMatrixX<float> want(batch, vocab), got(batch, vocab);
     std::vector<std::int32_t> sel_want(batch), sel_got(batch);
     std::vector<float> h_want(std::size_t(batch * rows)), h_got(std::size_t(batch * rows));

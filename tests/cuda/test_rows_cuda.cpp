@@ -4,26 +4,15 @@
 #include <probspace/inference/rows.hpp>
 #include <probspace/inference/timer.hpp>
 
-#include "../support/testing.hpp"
+#include "../support/inference.hpp"
 
 namespace probspace::inference {
 namespace {
 
-template <class In> std::vector<In> convert(const RowMatrixX<float>& z) {
-  std::vector<In> out(std::size_t(z.size()));
-  for (Index i = 0; i < z.size(); ++i) {
-    if constexpr (std::is_same_v<In, float>) out[std::size_t(i)] = z.data()[i];
-    else out[std::size_t(i)] = to_bfloat16(z.data()[i]);
-  }
-  return out;
-}
-
 template <class In> void compare(Index rows, Index cols, bool log) {
-  std::mt19937_64 rng(Index(rows * 31 + cols));
-  RowMatrixX<float> z(rows, cols);
-  for (Index r = 0; r < rows; ++r) z.row(r) = probspace::testing::normal_vector<float>(rng, cols, 3.0).transpose();
+  RowMatrixX<float> z = probspace::testing::normal_rows(rows, cols, std::uint64_t(rows * 31 + cols), 3.0);
   if (cols > 1) z(0, 0) = -std::numeric_limits<float>::infinity();  // masked, not the whole row
-  const std::vector<In> host = convert<In>(z);
+  const std::vector<In> host = probspace::testing::stored_as<In>(z);
   Context cpu(Device::Cpu), gpu(Device::Cuda);
   RowMatrixX<float> want(rows, cols), got(rows, cols);
   const RowsView<const In> zh{host.data(), rows, cols, cols, Memory::Host};

@@ -3,24 +3,13 @@
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/rows.hpp>
 
-#include "../support/testing.hpp"
+#include "../support/inference.hpp"
 
 namespace probspace::inference {
 namespace {
 
-template <class In> std::vector<In> convert(const RowMatrixX<float>& z) {
-  std::vector<In> out(std::size_t(z.size()));
-  for (Index i = 0; i < z.size(); ++i) {
-    if constexpr (std::is_same_v<In, float>) out[std::size_t(i)] = z.data()[i];
-    else out[std::size_t(i)] = to_bfloat16(z.data()[i]);
-  }
-  return out;
-}
-
 RowMatrixX<float> logits(Index rows, Index cols, double scale) {
-  std::mt19937_64 rng(std::uint64_t(rows * 131 + cols));
-  RowMatrixX<float> z(rows, cols);
-  for (Index r = 0; r < rows; ++r) z.row(r) = probspace::testing::normal_vector<float>(rng, cols, scale).transpose();
+  RowMatrixX<float> z = probspace::testing::normal_rows(rows, cols, std::uint64_t(rows * 131 + cols), scale);
   if (cols > 1) z(0, 0) = -std::numeric_limits<float>::infinity();
   if (rows > 2) z.row(2).setConstant(1.0f);  // every entry a candidate: the re-reading solve when cols > 4096
   return z;
@@ -30,7 +19,7 @@ float max_abs(const RowMatrixX<float>& a, const RowMatrixX<float>& b) { return (
 
 template <class In> void compare_forward(Index rows, Index cols, float alpha, double scale) {
   const RowMatrixX<float> z = logits(rows, cols, scale);
-  const std::vector<In> host = convert<In>(z);
+  const std::vector<In> host = probspace::testing::stored_as<In>(z);
   Context cpu(Device::Cpu), gpu(Device::Cuda);
   RowMatrixX<float> want(rows, cols), got(rows, cols);
   entmax_rows<In>(cpu, {host.data(), rows, cols, cols, Memory::Host}, rows_view(want), alpha);

@@ -4,7 +4,7 @@
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/nbce_batch.hpp>
 
-#include "../support/testing.hpp"
+#include "../support/inference.hpp"
 
 namespace probspace::inference {
 namespace {
@@ -22,9 +22,7 @@ nbce::Options options(nbce::Pooling pooling, nbce::Truncation truncation) {
 }
 
 RowMatrixX<float> batch_logits(Index batch, Index rows, Index vocab, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  RowMatrixX<float> z(batch * rows, vocab);
-  for (Index r = 0; r < z.rows(); ++r) z.row(r) = probspace::testing::normal_vector<float>(rng, vocab, 2.5).transpose();
+  RowMatrixX<float> z = probspace::testing::normal_rows(batch * rows, vocab, seed, 2.5);
   z(1, 7) = -kInf;
   return z;
 }
@@ -64,12 +62,8 @@ TEST(InferenceNbceBatch, EachSequenceEqualsADoubleDecoderOverSteps) {
 TEST(InferenceNbceBatch, Bfloat16InputIsTheWidenedFloatStep) {
   const Index batch = 2, rows = 3, vocab = 500;
   const RowMatrixX<float> z = batch_logits(batch, rows, vocab, 5);
-  std::vector<bfloat16> zb(std::size_t(z.size()));
-  RowMatrixX<float> widened(z.rows(), z.cols());
-  for (Index i = 0; i < z.size(); ++i) {
-    zb[std::size_t(i)] = to_bfloat16(z.data()[i]);
-    widened.data()[i] = to_float(zb[std::size_t(i)]);
-  }
+  const std::vector<bfloat16> zb = probspace::testing::stored_as<bfloat16>(z);
+  const RowMatrixX<float> widened = probspace::testing::widened(zb, z.rows(), z.cols());
   Context cpu(Device::Cpu);
   const nbce::Options o = options(nbce::Pooling::MinEntropy, nbce::Truncation::TopP(0.95));
   NbceBatch a(cpu, o, batch, rows, vocab), b(cpu, o, batch, rows, vocab);

@@ -5,7 +5,7 @@
 #include <probspace/inference/rows.hpp>
 #include <probspace/inference/timer.hpp>
 
-#include "../support/testing.hpp"
+#include "../support/inference.hpp"
 
 namespace probspace::inference {
 namespace {
@@ -13,10 +13,7 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 RowMatrixX<float> random_logits(Index rows, Index cols, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  RowMatrixX<float> z(rows, cols);
-  for (Index r = 0; r < rows; ++r) z.row(r) = probspace::testing::normal_vector<float>(rng, cols, 3.0).transpose();
-  return z;
+  return probspace::testing::normal_rows(rows, cols, seed, 3.0);
 }
 
 TEST(InferenceRows, CpuMatchesCoreLogSoftmaxWithMaskedEntriesAndStrides) {
@@ -54,12 +51,8 @@ TEST(InferenceRows, Bfloat16InputsAreWidenedExactly) {
   EXPECT_EQ(to_bfloat16(1.0f + 1.0f / 256).bits, to_bfloat16(1.0f).bits) << "ties round to even";
   EXPECT_EQ(to_float(to_bfloat16(1.0f + 3.0f / 256)), 1.0f + 4.0f / 256) << "ties round to even (up)";
   const RowMatrixX<float> z = random_logits(5, 300, 2);
-  std::vector<bfloat16> zb(std::size_t(z.size()));
-  RowMatrixX<float> widened(5, 300);
-  for (Index i = 0; i < z.size(); ++i) {
-    zb[std::size_t(i)] = to_bfloat16(z.data()[i]);
-    widened.data()[i] = to_float(zb[std::size_t(i)]);
-  }
+  const std::vector<bfloat16> zb = probspace::testing::stored_as<bfloat16>(z);
+  const RowMatrixX<float> widened = probspace::testing::widened(zb, z.rows(), z.cols());
   Context cpu(Device::Cpu);
   RowMatrixX<float> from_bf16(5, 300), from_f32(5, 300);
   softmax_rows<bfloat16>(cpu, {zb.data(), 5, 300, 300, Memory::Host}, rows_view(from_bf16));

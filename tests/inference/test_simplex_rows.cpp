@@ -4,7 +4,7 @@
 #include <probspace/inference/rows.hpp>
 #include <probspace/simplex/batched.hpp>
 
-#include "../support/testing.hpp"
+#include "../support/inference.hpp"
 
 namespace probspace::inference {
 namespace {
@@ -12,9 +12,7 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 RowMatrixX<float> logits(Index rows, Index cols, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  RowMatrixX<float> z(rows, cols);
-  for (Index r = 0; r < rows; ++r) z.row(r) = probspace::testing::normal_vector<float>(rng, cols, 2.0).transpose();
+  RowMatrixX<float> z = probspace::testing::normal_rows(rows, cols, seed, 2.0);
   z(1, 3) = -kInf;  // masked
   z.row(2).setConstant(0.5f);  // all tied
   return z;
@@ -47,12 +45,8 @@ TEST(InferenceSimplexRows, SparsemaxAndEntmaxMatchTheSimplexModuleInDouble) {
 TEST(InferenceSimplexRows, Bfloat16AndStridedViewsGiveTheSameRows) {
   Context cpu(Device::Cpu);
   const RowMatrixX<float> z = logits(6, 300, 2);
-  std::vector<bfloat16> zb(std::size_t(z.size()));
-  RowMatrixX<float> widened(6, 300);
-  for (Index i = 0; i < z.size(); ++i) {
-    zb[std::size_t(i)] = to_bfloat16(z.data()[i]);
-    widened.data()[i] = to_float(zb[std::size_t(i)]);
-  }
+  const std::vector<bfloat16> zb = probspace::testing::stored_as<bfloat16>(z);
+  const RowMatrixX<float> widened = probspace::testing::widened(zb, z.rows(), z.cols());
   RowMatrixX<float> from_bf16(6, 300), from_f32(6, 300);
   entmax_rows<bfloat16>(cpu, {zb.data(), 6, 300, 300, Memory::Host}, rows_view(from_bf16), 1.5f);
   entmax_rows<float>(cpu, rows_view(std::as_const(widened)), rows_view(from_f32), 1.5f);
