@@ -1,9 +1,8 @@
 // The inference kernels on each backend: row maps forward and backward over [rows, V] float32 and
 // bfloat16, the batched NBCE step and RoPE apply, in GB/s of the bytes read and written, so the
 // figure compares directly with a copy (peers: bench/peers/torch_cuda_rows.py, torch_cpu_rows.py).
-// CUDA times are GPU spans between events on the context's stream over 10 back-to-back calls with
-// deferred error reports, per call, as the PyTorch peer measures its torch.cuda.Event spans; CPU
-// times are wall time. CUDA cases are skipped
+// CUDA times are GPU time between events on the context's stream with deferred error reports, as
+// the PyTorch peer measures torch.cuda.Event spans; CPU times are wall time. CUDA cases are skipped
 // without a device. Wall time per call includes the stream synchronisation of each call.
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/nbce_batch.hpp>
@@ -33,16 +32,6 @@ template <class In> std::vector<In> logits(Index rows, Index cols) {
     else x = to_bfloat16(normal(rng));
   }
   return z;
-}
-
-/// Milliseconds per call: on CUDA the GPU span of kCudaCalls back-to-back calls (each launch overlaps
-/// the previous kernels, as in a pipeline) divided by their number; on the CPU one wall-timed call.
-constexpr int kCudaCalls = 10;
-template <class Call> double ms_per_call(Context& context, Timer& timer, Call&& call) {
-  const int calls = context.device() == Device::Cuda ? kCudaCalls : 1;
-  timer.start();
-  for (int c = 0; c < calls; ++c) call();
-  return timer.stop() / calls;
 }
 
 enum class Kernel { Softmax, LogSoftmax, Sparsemax, Entmax15, SoftmaxBackward, EntmaxBackward };
@@ -93,16 +82,16 @@ template <class In> void BM_Rows(benchmark::State& state) {
   context.defer_errors(true);  // CUDA: time the kernels, not each call's wait for its error report
   Timer timer(context);
   for (auto _ : state) {
-    state.SetIterationTime(ms_per_call(context, timer, [&] {
-      switch (kernel) {
-      case Kernel::Softmax: softmax_rows<In>(context, zv, ov); break;
-      case Kernel::LogSoftmax: log_softmax_rows<In>(context, zv, ov); break;
-      case Kernel::Sparsemax: sparsemax_rows<In>(context, zv, ov); break;
-      case Kernel::Entmax15: entmax_rows<In>(context, zv, ov, 1.5f); break;
-      case Kernel::SoftmaxBackward: softmax_backward(context, pv, gv, ov); break;
-      case Kernel::EntmaxBackward: entmax_backward(context, pv, gv, ov, 1.5f); break;
-      }
-    }) / 1e3);
+    timer.start();
+    switch (kernel) {
+    case Kernel::Softmax: softmax_rows<In>(context, zv, ov); break;
+    case Kernel::LogSoftmax: log_softmax_rows<In>(context, zv, ov); break;
+    case Kernel::Sparsemax: sparsemax_rows<In>(context, zv, ov); break;
+    case Kernel::Entmax15: entmax_rows<In>(context, zv, ov, 1.5f); break;
+    case Kernel::SoftmaxBackward: softmax_backward(context, pv, gv, ov); break;
+    case Kernel::EntmaxBackward: entmax_backward(context, pv, gv, ov, 1.5f); break;
+    }
+    state.SetIterationTime(timer.stop() / 1e3);
   }
   state.SetLabel(std::string(to_string(device)) + " " + kKernelNames[state.range(1)] + " " +
                  (backward ? "float32" : std::is_same_v<In, float> ? "float32" : "bfloat16") + " [" +
@@ -161,7 +150,9 @@ template <class In> void BM_NbceStep(benchmark::State& state) {
   context.defer_errors(true);
   Timer timer(context);
   for (auto _ : state) {
-    state.SetIterationTime(ms_per_call(context, timer, [&] { step.step<In>(zv, ov, sel, h); }) / 1e3);
+    timer.start();
+    step.step<In>(zv, ov, sel, h);
+    state.SetIterationTime(timer.stop() / 1e3);
   }
   state.SetLabel(std::string(to_string(device)) + " NBCE step " + (top_p ? "top-p 0.95 " : "no truncation ") +
                  (std::is_same_v<In, float> ? "float32" : "bfloat16") + " [" + std::to_string(rows) + ", " +
@@ -216,7 +207,9 @@ template <class T> void BM_RopeApply(benchmark::State& state) {
   context.defer_errors(true);
   Timer timer(context);
   for (auto _ : state) {
-    state.SetIterationTime(ms_per_call(context, timer, [&] { rope_apply<T>(context, x, p, c, s, head_dim, RopeLayout::Half); }) / 1e3);
+    timer.start();
+    rope_apply<T>(context, x, p, c, s, head_dim, RopeLayout::Half);
+    state.SetIterationTime(timer.stop() / 1e3);
   }
   state.SetLabel(std::string(to_string(device)) + " rope_apply " + (std::is_same_v<T, float> ? "float32" : "bfloat16"));
   state.SetBytesProcessed(state.iterations() * tokens * heads * head_dim * Index(2 * sizeof(T)));

@@ -4,7 +4,7 @@ sparsemax and entmax-1.5 (the entmax package's algorithm), the softmax backward 
 [4096, 32000] float32 and bfloat16, a device copy of the same bytes; the NBCE step of spec nbce.md §8
 (torch_nbce.nbce_step, eager) at (65, 152064) with top-p 0.95 and (257, 152064) without; and the
 HF-style RoPE apply (x·cos + rotate_half(x)·sin, written back into x) on [4096 tokens, 32 heads, 128].
-Timed with CUDA events: median of 50 spans of 10 back-to-back calls, per call. Prints milliseconds and GB/s of the bytes read and written,
+Timed with CUDA events (median of 50). Prints milliseconds and GB/s of the bytes read and written,
 as bench_inference counts them.
 """
 import statistics
@@ -15,20 +15,17 @@ from reference_maps import entmax15, sparsemax
 from torch_nbce import nbce_step
 
 
-def median_ms(fn, repeats=50, calls=10):
-    """Median over `repeats` of the CUDA-event span of `calls` back-to-back calls, per call (as
-    bench_inference times ours)."""
+def median_ms(fn, repeats=50):
     for _ in range(5):
         fn()
     times = []
     for _ in range(repeats):
         start, end = torch.cuda.Event(enable_timing=True), torch.cuda.Event(enable_timing=True)
         start.record()
-        for _ in range(calls):
-            fn()
+        fn()
         end.record()
         torch.cuda.synchronize()
-        times.append(start.elapsed_time(end) / calls)
+        times.append(start.elapsed_time(end))
     return statistics.median(times)
 
 
