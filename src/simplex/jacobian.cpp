@@ -9,8 +9,11 @@
 namespace probspace::simplex {
 namespace kernels {
 
+// softmax and sparsemax: the sums accumulate in double with `omp simd` reductions, partial sums in
+// SIMD lanes instead of one serial chain (the result changes only in the last bits).
 template <Real T> void softmax_jvp_row(const T* p, const T* v, Index n, T* out, T inv_temperature) {
   double pv = 0;
+#pragma omp simd reduction(+ : pv)
   for (Index i = 0; i < n; ++i) pv += double(p[i]) * double(v[i]);
   const T c = T(pv);
   for (Index i = 0; i < n; ++i) out[i] = inv_temperature * p[i] * (v[i] - c);
@@ -19,11 +22,11 @@ template <Real T> void softmax_jvp_row(const T* p, const T* v, Index n, T* out, 
 template <Real T> void sparsemax_jvp_row(const T* p, const T* v, Index n, T* out) {
   double sv = 0;
   Index support = 0;
+#pragma omp simd reduction(+ : sv, support)
   for (Index i = 0; i < n; ++i) {
-    if (p[i] > T(0)) {
-      sv += double(v[i]);
-      ++support;
-    }
+    const bool in = p[i] > T(0);
+    sv += in ? double(v[i]) : 0.0;
+    support += in ? 1 : 0;
   }
   const T mean = T(sv / double(support));
   for (Index i = 0; i < n; ++i) out[i] = p[i] > T(0) ? v[i] - mean : T(0);

@@ -39,12 +39,24 @@ T check_logits(const T* x, Index n, std::string_view function, std::string_view 
 template <Real T>
 void check_distribution(const T* p, Index n, std::string_view function, std::string_view argument) {
   require(n > 0, function, argument, "must not be empty");
-  double sum = 0;
-  for (Index i = 0; i < n; ++i) {
+  // One pass: a bitwise flag and four independent double sums (no serial add chain); the bad entry
+  // is located only when there is one.
+  double sums[4] = {0, 0, 0, 0};
+  int bad = 0;
+  Index i = 0;
+  for (; i + 4 <= n; i += 4)
+    for (int k = 0; k < 4; ++k) {
+      bad |= int(!(p[i + k] >= T(0) && p[i + k] <= std::numeric_limits<T>::max()));
+      sums[k] += double(p[i + k]);
+    }
+  for (; i < n; ++i) {
+    bad |= int(!(p[i] >= T(0) && p[i] <= std::numeric_limits<T>::max()));
+    sums[0] += double(p[i]);
+  }
+  const double sum = (sums[0] + sums[1]) + (sums[2] + sums[3]);
+  for (i = 0; bad && i < n; ++i)
     require(std::isfinite(p[i]) && p[i] >= T(0), function, argument,
             "must be finite and >= 0, got ", p[i], " at index ", i);
-    sum += double(p[i]);
-  }
   const double tol = std::sqrt(double(std::numeric_limits<T>::epsilon()));
   require(std::abs(sum - 1.0) <= tol, function, argument, "must sum to 1 (within ", tol,
           "), sums to ", sum);
