@@ -2,7 +2,8 @@
 // Row-wise maps onto the simplex over [rows, V] logits on either backend (issue 7), forward and
 // backward: float32 or bfloat16 inputs, float32 outputs and accumulation. −inf entries are masked;
 // NaN, +inf or an all −inf row throw InvalidArgument naming the row (on CUDA, checked by the kernel
-// and reported after it). The maps and their Jacobians are those of the simplex module
+// and reported after it); outputs may have been written when that happens. The maps and their
+// Jacobians are those of the simplex module
 // (spec probability.md §3, §5); simplex::*_rows in double is the reference the tests use.
 #include <probspace/inference/bfloat16.hpp>
 #include <probspace/inference/context.hpp>
