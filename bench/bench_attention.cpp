@@ -2,8 +2,14 @@
 // RoPE, float32 and bfloat16, beside the reference rope::attention TwoPass (per head, an L×L score
 // matrix each) on the same data; decode over a cache of a few thousand tokens beside one memcpy of the
 // cache's bytes. Flops count one causal product: 4·L²·d·heads/2 (QKᵀ and PV, 2 flops per MAC).
+// CUDA (skipped without a device; peer: bench/peers/torch_attention.py, same shapes): prefill with 32
+// heads, d = 128, bfloat16, ReRoPE w = L/4 and plain RoPE at L = 8192 and 16384; decode over a 32k-token
+// cache beside a device copy of the cache's bytes. GPU time by CUDA events, errors deferred.
+#include "../src/inference/cuda/backend.hpp"
+
 #include <probspace/inference/attention.hpp>
 #include <probspace/inference/eigen_view.hpp>
+#include <probspace/inference/timer.hpp>
 #include <probspace/rope/frequencies.hpp>
 
 #include <benchmark/benchmark.h>
@@ -123,6 +129,86 @@ BENCHMARK(BM_Decode<float>)->Arg(4096)->Unit(benchmark::kMicrosecond)->UseRealTi
 BENCHMARK(BM_Decode<bfloat16>)->Arg(4096)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_CacheRead<float>)->Arg(4096)->Unit(benchmark::kMicrosecond)->UseRealTime();
 BENCHMARK(BM_CacheRead<bfloat16>)->Arg(4096)->Unit(benchmark::kMicrosecond)->UseRealTime();
+
+/// CUDA prefill, 32 query heads over 32 kv heads (as the peer's SDPA and flex_attention calls), d = 128,
+/// bfloat16; args (scheme, L). Peak device memory beyond q, k, v, out: the bfloat16 copies Q1, Q2, K1,
+/// K2, V (O(L·d)).
+void BM_CudaPrefill(benchmark::State& state) {
+  if (!cuda_available()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  const Index length = state.range(1), heads = 32, cols = heads * kHeadDim;
+  const AttentionConfig c = config_of(state.range(0), length, heads, heads);
+  Context gpu(Device::Cuda);
+  DeviceBuffer<bfloat16> q(length * cols), k(length * cols), v(length * cols), out(length * cols);
+  q.copy_from_host(random_rows<bfloat16>(length, cols, 1).data(), length * cols);
+  k.copy_from_host(random_rows<bfloat16>(length, cols, 2).data(), length * cols);
+  v.copy_from_host(random_rows<bfloat16>(length, cols, 3).data(), length * cols);
+  gpu.defer_errors(true);  // time the kernels, not each call's wait for its error report
+  Timer timer(gpu);
+  for (auto _ : state) {
+    timer.start();
+    attention_prefill<bfloat16>(gpu, q.rows(length, cols), k.rows(length, cols), v.rows(length, cols),
+                                out.rows(length, cols), c);
+    state.SetIterationTime(timer.stop() / 1e3);
+  }
+  set_flops(state, length, heads, "cuda bfloat16", c);
+}
+BENCHMARK(BM_CudaPrefill)->ArgsProduct({{0, 1}, {8192, 16384}})->Args({1, 65536})->Unit(benchmark::kMillisecond)->UseManualTime();
+
+/// CUDA decode: one query (32 heads over 8 kv heads) against a ReRoPE (w = 1024) bfloat16 cache of
+/// range(0) tokens; bytes = the cache's bytes (both key copies and the values).
+void BM_CudaDecode(benchmark::State& state) {
+  if (!cuda_available()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  const Index tokens = state.range(0), hq = 32, hk = 8;
+  const AttentionConfig c = config_of(1, 4096, hq, hk);
+  Context gpu(Device::Cuda);
+  AttentionCache<bfloat16> cache(c, kHeadDim, tokens, Device::Cuda);
+  {
+    DeviceBuffer<bfloat16> k(tokens * hk * kHeadDim), v(tokens * hk * kHeadDim);
+    k.copy_from_host(random_rows<bfloat16>(tokens, hk * kHeadDim, 2).data(), tokens * hk * kHeadDim);
+    v.copy_from_host(random_rows<bfloat16>(tokens, hk * kHeadDim, 3).data(), tokens * hk * kHeadDim);
+    cache.append(gpu, k.rows(tokens, hk * kHeadDim), v.rows(tokens, hk * kHeadDim));
+  }
+  DeviceBuffer<bfloat16> q(hq * kHeadDim), out(hq * kHeadDim);
+  q.copy_from_host(random_rows<bfloat16>(1, hq * kHeadDim, 1).data(), hq * kHeadDim);
+  gpu.defer_errors(true);
+  Timer timer(gpu);
+  for (auto _ : state) {
+    timer.start();
+    cache.attend(gpu, q.rows(1, hq * kHeadDim), out.rows(1, hq * kHeadDim));
+    state.SetIterationTime(timer.stop() / 1e3);
+  }
+  state.SetLabel("cuda bfloat16 cache MB " + std::to_string(double(cache.bytes()) / 1e6));
+  state.SetBytesProcessed(state.iterations() * Index(cache.bytes()));
+}
+
+/// A device-to-device copy of the same bytes as BM_CudaDecode's cache. It reads and writes them, so
+/// bytes = 2× the cache: its GB/s is the device's copy bandwidth, and reading the cache once takes
+/// about half its time.
+void BM_CudaCacheCopy(benchmark::State& state) {
+  if (!cuda_available()) {
+    state.SkipWithError("no CUDA device");
+    return;
+  }
+  const Index elements = state.range(0) * 3 * 8 * kHeadDim;
+  Context gpu(Device::Cuda);
+  DeviceBuffer<bfloat16> from(elements), to(elements);
+  Timer timer(gpu);
+  for (auto _ : state) {
+    timer.start();
+    cuda_backend::copy_on_device(gpu.stream(), to.data(), from.data(), std::size_t(elements) * sizeof(bfloat16));
+    state.SetIterationTime(timer.stop() / 1e3);
+  }
+  state.SetLabel("cuda device copy of the bfloat16 cache");
+  state.SetBytesProcessed(state.iterations() * 2 * elements * Index(sizeof(bfloat16)));
+}
+BENCHMARK(BM_CudaDecode)->Arg(32768)->Unit(benchmark::kMicrosecond)->UseManualTime();
+BENCHMARK(BM_CudaCacheCopy)->Arg(32768)->Unit(benchmark::kMicrosecond)->UseManualTime();
 
 }  // namespace
 

@@ -70,3 +70,10 @@ for m in rope embedding solvers attention; do
     "build/release/bench/bench_$m" "${gbench[@]}" "$@" | grep -E "median|^Run|^---|^Bench"
   fi
 done
+
+# The CUDA attention cases' peer (bench_attention ran above): PyTorch on the same shapes.
+if [[ $module == attention || $module == all ]]; then
+  if /usr/bin/python3 -c "import torch, sys; sys.exit(0 if torch.cuda.is_available() else 1)" 2>/dev/null; then
+    (cd bench/peers && /usr/bin/python3 torch_attention.py)
+  fi
+fi

@@ -1,9 +1,12 @@
 // Fused position-aware causal attention on the CPU (issue 8; spec rope.md §6.2, §6.3(b), §8). The
 // inputs are widened to float and rotated once per pass (angles reduced in double by rope::rotate);
 // then every (head, query tile) sweeps its key tiles with an online softmax. A tile computes the
-// pass-1 product, the pass-2 product, or both with a per-element select (docs/attention.md).
+// pass-1 product, the pass-2 product, or both with a per-element select (docs/attention.md). On a
+// CUDA context the same algorithm runs in src/inference/cuda/attention.cu; this file builds its host
+// tables (positions and log-n† factors in double) and holds the device cache rows.
 #include "../core/parallel.hpp"
 #include "../embedding/serial_eigen.hpp"
+#include "cuda/backend.hpp"
 #include "view_checks.hpp"
 
 #include <probspace/core/error.hpp>
@@ -12,6 +15,8 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstdint>
+#include <initializer_list>
 #include <limits>
 #include <string>
 #include <type_traits>
@@ -42,10 +47,54 @@ using Tile = Eigen::Map<const FloatRows, 0, Eigen::OuterStride<>>;
 /// Queries and keys per tile: a [64, d] float tile is 32 KiB at d = 128.
 constexpr Index kTile = 64;
 
-/// The CUDA backend's place: a CUDA context is rejected until its kernel exists.
-void require_cpu(const Context& context, std::string_view fn) {
-  if (context.device() == Device::Cuda)
-    throw DeviceError(std::string(fn) + ": the CUDA attention kernel is not built yet; use a CPU context");
+// --- The CUDA backend's host side: checks and host tables (docs/attention.md, "CUDA").
+
+/// The CUDA kernels' restriction: head_dim 64 or 128 (a template parameter), value dim = head_dim.
+void require_cuda_dims(const AttentionConfig& config, Index value_dim, std::string_view fn, std::string_view value_name) {
+  const Index d = config.head_dim();
+  require(d == 64 || d == 128, fn, "rope.head_dim", "must be 64 or 128 on CUDA, got ", d);
+  require(value_dim == d, fn, value_name, "must have head_dim = ", d, " columns per kv head on CUDA, got ", value_dim);
+}
+
+cuda_backend::AttentionShape shape_of(const AttentionConfig& config) {
+  return {static_cast<int>(config.q_heads),     static_cast<int>(config.kv_heads),
+          static_cast<int>(config.head_dim()),  static_cast<int>(config.rope.rotary_dim()),
+          config.rope.layout == rope::Layout::Interleaved, config.scheme.two_pass(),
+          static_cast<std::int64_t>(config.scheme.window)};
+}
+
+template <class T> constexpr cuda_backend::InputType input_type() {
+  return std::is_same_v<T, float> ? cuda_backend::InputType::Float32 : cuda_backend::InputType::BFloat16;
+}
+
+/// The rotations of spec §6.2: pass 1 (queries and keys), pass 2 of a query, pass 2 of a key.
+enum class Pass { One, TwoQuery, TwoKey };
+
+/// Host table of the CUDA kernels: for each pass, in order, the positions of rows first..first+n−1
+/// (the scheme's own functions, in double; pass-2 entries of a one-pass scheme are 0 and unread).
+std::vector<double> position_table(const rope::PositionScheme& scheme, Index first, Index n,
+                                   std::initializer_list<Pass> passes) {
+  std::vector<double> table;
+  table.reserve(passes.size() * static_cast<std::size_t>(n));
+  for (const Pass pass : passes)
+    for (Index i = first; i < first + n; ++i)
+      table.push_back(pass == Pass::One       ? scheme.pass1_position(i)
+                      : !scheme.two_pass()    ? 0.0
+                      : pass == Pass::TwoQuery ? scheme.pass2_query_position(i)
+                                               : scheme.pass2_key_position(i));
+  return table;
+}
+
+/// A CUDA kernel's report (tensor·rows + row, or −1) as the CPU path's InvalidArgument ("k[3]").
+void require_finite(std::ptrdiff_t bad, Index rows, std::initializer_list<std::string_view> names, std::string_view fn) {
+  if (bad >= 0)
+    probspace::detail::throw_invalid(fn, kernels::row_name(names.begin()[bad / rows], bad % rows), "must be finite");
+}
+
+/// A cache's calls run on its own device.
+void require_device(const Context& context, Device device, std::string_view fn) {
+  require(context.device() == device, fn, "context", "must be a ", to_string(device), " context (the cache's device), got ",
+          to_string(context.device()));
 }
 
 /// The rotation used inside attention: attention_factor moves to the logit scale (as rope::attention).
@@ -227,11 +276,23 @@ void attention_prefill(Context& context, RowsView<const T> q, RowsView<const T> 
           " rows and a multiple of kv_heads = ", hk, " columns");
   const Index dv = v.cols / hk;
   check_shape(out, length, hq * dv, fn, "out");
-  require_cpu(context, fn);
+  const double logit_scale = config.head_spec().logit_scale();
+  if (context.device() == Device::Cuda) {
+    require_cuda_dims(config, dv, fn, "v");
+    if (length == 0) return;
+    const std::vector<double> positions = position_table(config.scheme, 0, length, {Pass::One, Pass::TwoQuery, Pass::TwoKey});
+    std::vector<double> factors(static_cast<std::size_t>(length));
+    for (Index i = 0; i < length; ++i) factors[static_cast<std::size_t>(i)] = query_factor(config, logit_scale, i);
+    require_finite(cuda_backend::attention_prefill(context.stream(), context.report(), input_type<T>(), shape_of(config),
+                                                   length, q.data, q.stride, k.data, k.stride, v.data, v.stride, out.data,
+                                                   out.stride, config.rope.inv_freq.data(), positions.data(),
+                                                   factors.data()),
+                   length, {"q", "k", "v"}, fn);
+    return;
+  }
   if (length == 0) return;
 
   FloatRows q1, k1, values;
-  const double logit_scale = config.head_spec().logit_scale();
   widen_rows(q, q1, [&](Index i) { return query_factor(config, logit_scale, i); }, fn, "q");
   widen_rows(k, k1, [](Index) { return 1.0f; }, fn, "k");
   widen_rows(v, values, [](Index) { return 1.0f; }, fn, "v");
@@ -259,12 +320,23 @@ void attention_prefill(Context& context, RowsView<const T> q, RowsView<const T> 
 }
 
 template <class T>
-AttentionCache<T>::AttentionCache(AttentionConfig config, Index value_dim, Index capacity)
-    : config_(std::move(config)), value_dim_(value_dim) {
+AttentionCache<T>::AttentionCache(AttentionConfig config, Index value_dim, Index capacity, Device device)
+    : config_(std::move(config)), value_dim_(value_dim), device_(resolve(device)) {
   constexpr std::string_view fn = "AttentionCache";
   config_.validate(fn);
   require(value_dim >= 1, fn, "value_dim", "must be >= 1, got ", value_dim);
   require(capacity >= 0, fn, "capacity", "must be >= 0, got ", capacity);
+  if (device_ == Device::Cuda) {
+    require_cuda_dims(config_, value_dim, fn, "value_dim");
+    const Index key_cols = config_.kv_heads * config_.head_dim();
+    if (capacity > 0) {
+      device_keys1_ = std::make_unique<DeviceBuffer<T>>(capacity * key_cols);
+      if (config_.scheme.two_pass()) device_keys2_ = std::make_unique<DeviceBuffer<T>>(capacity * key_cols);
+      device_values_ = std::make_unique<DeviceBuffer<T>>(capacity * config_.kv_heads * value_dim);
+      capacity_ = capacity;
+    }
+    return;
+  }
   const auto key_row = static_cast<std::size_t>(config_.kv_heads * config_.head_dim());
   keys1_.reserve(static_cast<std::size_t>(capacity) * key_row);
   if (config_.scheme.two_pass()) keys2_.reserve(static_cast<std::size_t>(capacity) * key_row);
@@ -272,18 +344,53 @@ AttentionCache<T>::AttentionCache(AttentionConfig config, Index value_dim, Index
 }
 
 template <class T> std::size_t AttentionCache<T>::bytes() const {
-  return (keys1_.size() + keys2_.size() + values_.size()) * sizeof(T);
+  const Index key_copies = config_.scheme.two_pass() ? 2 : 1;
+  return static_cast<std::size_t>(size_ * config_.kv_heads * (key_copies * config_.head_dim() + value_dim_)) * sizeof(T);
+}
+
+template <class T> void AttentionCache<T>::reserve_device(Context& context, Index rows) {
+  if (rows <= capacity_) return;
+  const Index capacity = std::max(rows, 2 * capacity_), hk = config_.kv_heads;
+  const auto grown = [&](const std::unique_ptr<DeviceBuffer<T>>& old, Index cols) {
+    auto buffer = std::make_unique<DeviceBuffer<T>>(capacity * cols);
+    if (size_ > 0)
+      cuda_backend::copy_on_device(context.stream(), buffer->data(), old->data(),
+                                   static_cast<std::size_t>(size_ * cols) * sizeof(T));
+    return buffer;
+  };
+  auto keys1 = grown(device_keys1_, hk * config_.head_dim());
+  auto keys2 = config_.scheme.two_pass() ? grown(device_keys2_, hk * config_.head_dim()) : nullptr;
+  auto values = grown(device_values_, hk * value_dim_);
+  cuda_backend::synchronize(context.stream());  // the copies read the old rows before they are freed
+  device_keys1_ = std::move(keys1);
+  device_keys2_ = std::move(keys2);
+  device_values_ = std::move(values);
+  capacity_ = capacity;
 }
 
 template <class T>
 void AttentionCache<T>::append(Context& context, RowsView<const T> keys, RowsView<const T> values) {
   constexpr std::string_view fn = "AttentionCache::append";
+  require_device(context, device_, fn);
   check_view(keys, context, fn, "keys");
   check_view(values, context, fn, "values");
-  const Index n = keys.rows, hk = config_.kv_heads;
-  check_shape(keys, n, hk * config_.head_dim(), fn, "keys");
+  const Index n = keys.rows, hk = config_.kv_heads, d = config_.head_dim();
+  check_shape(keys, n, hk * d, fn, "keys");
   check_shape(values, n, hk * value_dim_, fn, "values");
-  require_cpu(context, fn);
+  if (device_ == Device::Cuda) {
+    if (n == 0) return;
+    reserve_device(context, size_ + n);
+    const std::vector<double> positions = position_table(config_.scheme, size_, n, {Pass::One, Pass::TwoKey});
+    T* keys2 = device_keys2_ ? device_keys2_->data() + size_ * hk * d : nullptr;
+    require_finite(cuda_backend::attention_append(context.stream(), context.report(), input_type<T>(), shape_of(config_), n,
+                                                  keys.data, keys.stride, values.data, values.stride,
+                                                  device_keys1_->data() + size_ * hk * d, keys2,
+                                                  device_values_->data() + size_ * hk * value_dim_,
+                                                  config_.rope.inv_freq.data(), positions.data()),
+                   n, {"keys", "values"}, fn);
+    size_ += n;
+    return;
+  }
   FloatRows k1, widened_values;
   widen_rows(keys, k1, [](Index) { return 1.0f; }, fn, "keys");
   widen_rows(values, widened_values, [](Index) { return 1.0f; }, fn, "values");  // exact: widened from T
@@ -303,16 +410,26 @@ void AttentionCache<T>::append(Context& context, RowsView<const T> keys, RowsVie
 template <class T>
 void AttentionCache<T>::attend(Context& context, RowsView<const T> query, RowsView<T> out) const {
   constexpr std::string_view fn = "AttentionCache::attend";
+  require_device(context, device_, fn);
   check_view(query, context, fn, "query");
   check_view(out, context, fn, "out");
   const Index d = config_.head_dim(), dv = value_dim_, hq = config_.q_heads, hk = config_.kv_heads;
   check_shape(query, 1, hq * d, fn, "query");
   check_shape(out, 1, hq * dv, fn, "out");
   require(size_ >= 1, fn, "cache", "is empty: append the current token's key and value first");
-  require_cpu(context, fn);
   const Index i = size_ - 1, group = config_.group_size();
-  FloatRows q1;
   const float factor = query_factor(config_, config_.head_spec().logit_scale(), i);
+  if (device_ == Device::Cuda) {
+    const std::vector<double> positions = position_table(config_.scheme, i, 1, {Pass::One, Pass::TwoQuery});
+    require_finite(cuda_backend::attention_decode(context.stream(), context.report(), input_type<T>(), shape_of(config_), size_,
+                                                  query.data, device_keys1_->data(),
+                                                  device_keys2_ ? device_keys2_->data() : nullptr,
+                                                  device_values_->data(), out.data, config_.rope.inv_freq.data(),
+                                                  positions.data(), factor),
+                   1, {"query"}, fn);
+    return;
+  }
+  FloatRows q1;
   widen_rows(query, q1, [&](Index) { return factor; }, fn, "query");
   const FloatRows q2 = rotate_passes(q1, i, config_, true);
   const bool two_pass = config_.scheme.two_pass();

@@ -17,6 +17,7 @@ void* allocate(std::size_t) { missing(); }
 void release(void*) noexcept {}
 void copy_to_device(void*, const void*, std::size_t) { missing(); }
 void copy_to_host(void*, const void*, std::size_t) { missing(); }
+void copy_on_device(void*, void*, const void*, std::size_t) { missing(); }
 void* create_report() { missing(); }
 void destroy_report(void*) noexcept {}
 void defer_report(void*, bool) { missing(); }
@@ -46,6 +47,19 @@ std::ptrdiff_t nbce_step(void*, void*, void*, const NbceParams&, InputType, cons
 }
 std::ptrdiff_t rope_apply(void*, void*, InputType, void*, std::ptrdiff_t, std::ptrdiff_t, int, int, int,
                           const std::int32_t*, const float*, const float*, std::ptrdiff_t, std::ptrdiff_t, bool) {
+  missing();
+}
+std::ptrdiff_t attention_prefill(void*, void*, InputType, const AttentionShape&, std::ptrdiff_t, const void*, std::ptrdiff_t,
+                                 const void*, std::ptrdiff_t, const void*, std::ptrdiff_t, void*, std::ptrdiff_t,
+                                 const double*, const double*, const double*) {
+  missing();
+}
+std::ptrdiff_t attention_append(void*, void*, InputType, const AttentionShape&, std::ptrdiff_t, const void*, std::ptrdiff_t,
+                                const void*, std::ptrdiff_t, void*, void*, void*, const double*, const double*) {
+  missing();
+}
+std::ptrdiff_t attention_decode(void*, void*, InputType, const AttentionShape&, std::ptrdiff_t, const void*, const void*,
+                                const void*, const void*, void*, const double*, const double*, double) {
   missing();
 }
 

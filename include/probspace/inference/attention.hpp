@@ -21,6 +21,7 @@
 #include <probspace/rope/schemes.hpp>
 
 #include <cstddef>
+#include <memory>
 #include <string_view>
 #include <vector>
 
@@ -42,9 +43,13 @@ struct AttentionConfig {
   rope::AttentionSpec head_spec() const;
 };
 
-/// Causal prefill: out = softmax(scores)·V per query head. Host memory on a CPU context; a CUDA
-/// context throws DeviceError (the CUDA kernel is not built yet). out may alias q (inputs are
-/// copied, rotated, before any output is written).
+/// Causal prefill: out = softmax(scores)·V per query head. Host memory on a CPU context, device
+/// memory on a CUDA context. out may alias q (inputs are copied, rotated, before any output is
+/// written). CUDA (docs/attention.md, "CUDA"): head_dim 64 or 128 and dv = head_dim (else
+/// InvalidArgument 'rope.head_dim' / 'v'); the rotated q and k, v and the softmax weights enter the
+/// tensor-core products as bfloat16 (float32 accumulation), so results differ from the CPU by
+/// bfloat16 rounding (relative ~2^-8); with Context::defer_errors a non-finite input is reported
+/// by Context::synchronize() instead.
 template <class T>
 void attention_prefill(Context& context, RowsView<const T> q, RowsView<const T> k, RowsView<const T> v,
                        RowsView<T> out, const AttentionConfig& config);
@@ -53,13 +58,17 @@ void attention_prefill(Context& context, RowsView<const T> q, RowsView<const T> 
 /// (R_{p1(j)} k_j) and, for two-pass schemes, to their pass-2 position (raw k_j for ReRoPE,
 /// R_{j/k} k_j for Leaky); values are stored as given. Storage T (bfloat16 halves the bytes; the
 /// rotated keys are then rounded to bfloat16 once). Key j sits at position j (append order).
+/// A cache on Device::Cuda holds its rows in device memory: append and attend then take a CUDA
+/// context and device views; head_dim 64 or 128 and value_dim = head_dim. Move-only.
 template <class T> class AttentionCache {
 public:
-  /// value_dim = dv per kv head; capacity = tokens reserved up front (the cache grows past it).
-  AttentionCache(AttentionConfig config, Index value_dim, Index capacity = 0);
+  /// value_dim = dv per kv head; capacity = tokens reserved up front (the cache grows past it);
+  /// device is resolved as Context's (Auto: CUDA when available).
+  AttentionCache(AttentionConfig config, Index value_dim, Index capacity = 0, Device device = Device::Cpu);
 
   /// Appends keys [n, kv_heads·d] (raw, pre-RoPE) and values [n, kv_heads·dv] at positions
-  /// size()..size()+n−1, rotating each key into both caches (RoPE fused with the append).
+  /// size()..size()+n−1, rotating each key into both caches (RoPE fused with the append). The
+  /// context must be on the cache's device (else InvalidArgument 'context').
   void append(Context& context, RowsView<const T> keys, RowsView<const T> values);
   /// query [1, q_heads·d] (raw) at position size()−1 against every cached key; out [1, q_heads·dv].
   void attend(Context& context, RowsView<const T> query, RowsView<T> out) const;
@@ -67,14 +76,23 @@ public:
   Index size() const { return size_; }
   Index value_dim() const { return value_dim_; }
   const AttentionConfig& config() const { return config_; }
+  Device device() const { return device_; }
   /// Bytes held by the size() cached tokens (both key copies and the values).
   std::size_t bytes() const;
 
 private:
+  /// CUDA: at least `rows` rows allocated (doubling; the rows held are copied over).
+  void reserve_device(Context& context, Index rows);
+
   AttentionConfig config_;
   Index value_dim_;
+  Device device_;
   Index size_ = 0;
-  std::vector<T> keys1_, keys2_, values_;  ///< [size, kv_heads·d] ×2 (keys2_ empty for one-pass schemes), [size, kv_heads·dv]
+  /// CPU: [size, kv_heads·d] ×2 (keys2_ empty for one-pass schemes), [size, kv_heads·dv].
+  std::vector<T> keys1_, keys2_, values_;
+  /// CUDA: the same rows, dense, room for capacity_ rows (device_keys2_ null for one-pass schemes).
+  std::unique_ptr<DeviceBuffer<T>> device_keys1_, device_keys2_, device_values_;
+  Index capacity_ = 0;
 };
 
 }  // namespace probspace::inference

@@ -15,6 +15,8 @@ void* allocate(std::size_t bytes);
 void release(void* pointer) noexcept;
 void copy_to_device(void* device, const void* host, std::size_t bytes);
 void copy_to_host(void* host, const void* device, std::size_t bytes);
+/// Device-to-device copy queued on `stream`.
+void copy_on_device(void* stream, void* to, const void* from, std::size_t bytes);
 /// A context's error report (check.cuh: ReportState), the `report` argument of the kernels below,
 /// through which they return the first bad row or token.
 void* create_report();
@@ -80,5 +82,42 @@ std::ptrdiff_t rope_apply(void* stream, void* report, InputType type, void* x, s
                           std::ptrdiff_t x_stride, int heads, int head_dim, int rotary_dim,
                           const std::int32_t* positions, const float* cos, const float* sin,
                           std::ptrdiff_t table_stride, std::ptrdiff_t length, bool interleaved);
+
+/// The fused attention kernels' geometry (attention.cu; docs/attention.md, "CUDA"). head_dim 64 or 128;
+/// the value dim equals head_dim; channels ≥ rotary_dim pass through unrotated.
+struct AttentionShape {
+  int q_heads = 1, kv_heads = 1, head_dim = 0, rotary_dim = 0;
+  bool interleaved = false;  ///< rope::Layout::Interleaved (pair (2i, 2i+1)), else Half (i, i + rotary_dim/2)
+  bool two_pass = false;     ///< ReRoPE / Leaky: pass 2 where i − j ≥ window (spec rope.md §6.2)
+  std::int64_t window = 0;
+};
+
+/// Causal prefill (spec §6.2): q [L, q_heads·d], k, v [L, kv_heads·d], out [L, q_heads·d] of `type`,
+/// device memory, any row strides. Host tables (as the CPU path builds them, in double): inv_freq
+/// [rotary_dim/2]; positions [3·L] = p1(ℓ), p2q(ℓ), p2k(ℓ) (the pass-2 thirds read for two-pass
+/// schemes only); q_factor [L] (logit scale · log-n†, folded into q before rotation). Returns the
+/// first non-finite input as tensor·L + row (tensor 0 = q, 1 = k, 2 = v), or −1.
+std::ptrdiff_t attention_prefill(void* stream, void* report, InputType type, const AttentionShape& shape,
+                                 std::ptrdiff_t length, const void* q, std::ptrdiff_t q_stride, const void* k,
+                                 std::ptrdiff_t k_stride, const void* v, std::ptrdiff_t v_stride, void* out,
+                                 std::ptrdiff_t out_stride, const double* inv_freq, const double* positions,
+                                 const double* q_factor);
+
+/// Decode cache append (spec §6.3(b)): raw keys and values [n, kv_heads·d] of `type` (any row
+/// strides) into the cache rows k1, k2 (two-pass schemes), v — dense, row stride kv_heads·d, same
+/// type: k1 row r ← R_{positions[r]} keys[r], k2 row r ← R_{positions[n + r]} keys[r], v row r ←
+/// values[r]. positions (host) [2n]. Returns the first non-finite input as tensor·n + row (0 = keys,
+/// 1 = values), or −1.
+std::ptrdiff_t attention_append(void* stream, void* report, InputType type, const AttentionShape& shape, std::ptrdiff_t n,
+                                const void* keys, std::ptrdiff_t keys_stride, const void* values,
+                                std::ptrdiff_t values_stride, void* k1, void* k2, void* v, const double* inv_freq,
+                                const double* positions);
+
+/// Decode of one query [1, q_heads·d] (raw, `type`) at position i = size − 1 against the cache rows
+/// k1, k2, v [size, kv_heads·d] (dense); out [1, q_heads·d]. Host: positions [2] = p1(i), p2q(i);
+/// q_factor as in prefill. Returns 0 when the query is not finite, else −1.
+std::ptrdiff_t attention_decode(void* stream, void* report, InputType type, const AttentionShape& shape, std::ptrdiff_t size,
+                                const void* query, const void* k1, const void* k2, const void* v, void* out,
+                                const double* inv_freq, const double* positions, double q_factor);
 
 }  // namespace probspace::inference::cuda_backend

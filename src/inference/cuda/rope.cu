@@ -2,6 +2,7 @@
 // from the table row of the token's position. float32 arithmetic; float32 or bfloat16 storage.
 #include "backend.hpp"
 #include "check.cuh"
+#include "rows.cuh"
 
 #include <probspace/core/error.hpp>
 
@@ -12,15 +13,6 @@
 
 namespace probspace::inference::cuda_backend {
 namespace {
-
-__device__ __forceinline__ float to_f(float x) { return x; }
-__device__ __forceinline__ float to_f(std::uint16_t x) { return __uint_as_float(std::uint32_t(x) << 16); }
-__device__ __forceinline__ void from_f(float v, float* out) { *out = v; }
-__device__ __forceinline__ void from_f(float v, std::uint16_t* out) {  // round to nearest even
-  const std::uint32_t u = __float_as_uint(v);
-  *out = (u & 0x7fffffffu) > 0x7f800000u ? std::uint16_t((u >> 16) | 0x40u)
-                                         : std::uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
-}
 
 template <class T>
 __global__ void rope_kernel(T* __restrict__ x, std::ptrdiff_t tokens, std::ptrdiff_t x_stride, int heads,

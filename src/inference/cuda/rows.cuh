@@ -40,6 +40,17 @@ template <> struct Loader<std::uint16_t, 8> {
   }
 };
 
+/// One float32 or bfloat16 (its 16 storage bits) element widened to float, and a float stored as
+/// either (bfloat16: round to nearest even, NaN stays NaN).
+__device__ __forceinline__ float to_f(float x) { return x; }
+__device__ __forceinline__ float to_f(std::uint16_t x) { return __uint_as_float(std::uint32_t(x) << 16); }
+__device__ __forceinline__ void from_f(float v, float* out) { *out = v; }
+__device__ __forceinline__ void from_f(float v, std::uint16_t* out) {
+  const std::uint32_t u = __float_as_uint(v);
+  *out = (u & 0x7fffffffu) > 0x7f800000u ? std::uint16_t((u >> 16) | 0x40u)
+                                         : std::uint16_t((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+
 /// Writes VEC floats at out + i (one 16-byte store per 4 when VEC > 1).
 template <int VEC> __device__ __forceinline__ void store(float* out, std::ptrdiff_t i, const float* y) {
   if constexpr (VEC == 1) {

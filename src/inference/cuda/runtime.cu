@@ -76,5 +76,9 @@ void copy_to_device(void* device, const void* host, std::size_t bytes) {
 void copy_to_host(void* host, const void* device, std::size_t bytes) {
   check(cudaMemcpy(host, device, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy to host");
 }
+void copy_on_device(void* stream, void* to, const void* from, std::size_t bytes) {
+  check(cudaMemcpyAsync(to, from, bytes, cudaMemcpyDeviceToDevice, static_cast<cudaStream_t>(stream)),
+        "cudaMemcpyAsync on device");
+}
 
 }  // namespace probspace::inference::cuda_backend

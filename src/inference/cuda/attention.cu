@@ -1,0 +1,529 @@
+// Fused position-aware causal attention on CUDA (issue 8; spec rope.md §6.2, §6.3(b), §8;
+// docs/attention.md, "CUDA"). Three steps:
+//  1. rotate_kernel: the pre-rotated copies Q1 = R_{p1(i)} f_i q_i, Q2 = R_{p2q(i)} f_i q_i,
+//     K1 = R_{p1(j)} k_j, K2 = R_{p2k(j)} k_j (and a plain copy of V) — angles and cos/sin in double
+//     as rope::rotate, products in float, stored as bfloat16 (prefill) or the cache's type (append);
+//     the non-finite-input check rides along.
+//  2. flash_kernel (prefill): a block per (64-query tile, query head), a warp per 16 query rows,
+//     WMMA bf16 m16n16k16 products S = Q·Kᵀ and O += P·V with float accumulation, S and P staged
+//     through shared memory, online softmax in float. Per 64-key tile one product (wholly inside or
+//     outside the window) or both with a per-element select (crossing the band i − j = w).
+//  3. decode_kernel + combine_kernel: one query token against the dual cache, split over the cache
+//     length (partial max, sum and weighted V per chunk), then merged; no cached key is re-rotated.
+#include "backend.hpp"
+#include "check.cuh"
+#include "rows.cuh"
+
+#include <probspace/core/error.hpp>
+
+#include <cuda_bf16.h>
+#include <cuda_runtime.h>
+#include <mma.h>
+
+#include <cmath>
+#include <cstddef>
+#include <cstdint>
+#include <type_traits>
+
+namespace probspace::inference::cuda_backend {
+namespace {
+
+using Bf16 = __nv_bfloat16;
+
+__device__ __forceinline__ bool finite(float x) { return (__float_as_uint(x) & 0x7f800000u) != 0x7f800000u; }
+
+__device__ __forceinline__ float warp_max(float x) {
+  for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
+  return x;
+}
+__device__ __forceinline__ float warp_sum(float x) {
+  for (int offset = 16; offset > 0; offset >>= 1) x += __shfl_xor_sync(0xffffffffu, x, offset);
+  return x;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 1. Rotation
+
+/// What rotate_kernel applies to every head of a row: out = R_{positions[row]} (factors[row]·x).
+struct Rotation {
+  int heads, head_dim, half_rotary;
+  bool interleaved;
+  const double* inv_freq;   ///< [half_rotary] (device)
+  const double* positions;  ///< [rows] (device); null: no rotation (a checked copy)
+  const double* factors;    ///< [rows] (device); null: 1
+};
+
+/// One thread per (row, channel pair p < head_dim/2), looping over the heads: pair p < rotary_dim/2
+/// is (2p, 2p+1) (Interleaved) or (p, p + rotary_dim/2) (Half) and is rotated by the angle
+/// positions[row]·inv_freq[p] (formed, reduced and cos/sin taken in double, then rounded to float,
+/// as rope::rotate does); pairs p ≥ rotary_dim/2 are the pass-through channels (2p, 2p+1). The
+/// products are float, as on the CPU (f·x, then a·c − b·s and a·s + b·c). A non-finite input
+/// reports row report_base + row.
+template <class In, class Out>
+__global__ void rotate_kernel(const In* __restrict__ x, std::ptrdiff_t rows, std::ptrdiff_t x_stride, Rotation r,
+                              Out* __restrict__ out, std::ptrdiff_t out_stride, std::ptrdiff_t report_base, Report report) {
+  const int pairs = r.head_dim / 2;
+  const std::ptrdiff_t id = std::ptrdiff_t(blockIdx.x) * blockDim.x + threadIdx.x;
+  if (id >= rows * pairs) return;
+  const std::ptrdiff_t row = id / pairs;
+  const int p = int(id % pairs);
+  const bool rotary_pair = p < r.half_rotary;
+  const int ia = rotary_pair && !r.interleaved ? p : 2 * p, ib = rotary_pair && !r.interleaved ? p + r.half_rotary : 2 * p + 1;
+  float c = 1.0f, s = 0.0f;
+  if (rotary_pair && r.positions != nullptr) {
+    double sd, cd;
+    sincos(r.positions[row] * r.inv_freq[p], &sd, &cd);
+    c = float(cd);
+    s = float(sd);
+  }
+  const float f = r.factors != nullptr ? float(r.factors[row]) : 1.0f;
+  bool ok = true;
+  for (int h = 0; h < r.heads; ++h) {
+    const In* xh = x + row * x_stride + std::ptrdiff_t(h) * r.head_dim;
+    const float xa = to_f(xh[ia]), xb = to_f(xh[ib]);
+    ok = ok && finite(xa) && finite(xb);
+    const float a = f * xa, b = f * xb;
+    Out* oh = out + row * out_stride + std::ptrdiff_t(h) * r.head_dim;
+    from_f(a * c - b * s, oh + ia);
+    from_f(a * s + b * c, oh + ib);
+  }
+  if (!ok) report_index(report, report_base + row);
+}
+
+/// Queues rotate_kernel for x (`in`) into out (`out_type`).
+void rotate(cudaStream_t stream, Report report, InputType in, const void* x, std::ptrdiff_t rows, std::ptrdiff_t x_stride,
+            const Rotation& r, InputType out_type, void* out, std::ptrdiff_t out_stride, std::ptrdiff_t report_base) {
+  if (rows == 0) return;
+  constexpr int kThreads = 256;
+  const unsigned blocks = unsigned((rows * (r.head_dim / 2) + kThreads - 1) / kThreads);
+  const auto launch = [&](const auto* typed_x) {
+    if (out_type == InputType::Float32)
+      rotate_kernel<<<blocks, kThreads, 0, stream>>>(typed_x, rows, x_stride, r, static_cast<float*>(out), out_stride,
+                                                     report_base, report);
+    else
+      rotate_kernel<<<blocks, kThreads, 0, stream>>>(typed_x, rows, x_stride, r, static_cast<std::uint16_t*>(out),
+                                                     out_stride, report_base, report);
+  };
+  if (in == InputType::Float32) launch(static_cast<const float*>(x));
+  else launch(static_cast<const std::uint16_t*>(x));
+}
+
+/// Stream-ordered device scratch (cudaMallocAsync), carved into 256-byte aligned pieces: add()
+/// reserves, then allocate() once, then at() gives each piece's address.
+class Scratch {
+public:
+  explicit Scratch(cudaStream_t stream) : stream_(stream) {}
+  ~Scratch() {
+    if (base_) cudaFreeAsync(base_, stream_);
+  }
+  Scratch(const Scratch&) = delete;
+  Scratch& operator=(const Scratch&) = delete;
+  std::size_t add(std::size_t bytes) {
+    const std::size_t at = bytes_;
+    bytes_ += (bytes + 255) / 256 * 256;
+    return at;
+  }
+  void allocate() { check(cudaMallocAsync(&base_, bytes_ == 0 ? 256 : bytes_, stream_), "cudaMallocAsync"); }
+  template <class T> T* at(std::size_t offset) const { return reinterpret_cast<T*>(static_cast<char*>(base_) + offset); }
+
+private:
+  cudaStream_t stream_;
+  void* base_ = nullptr;
+  std::size_t bytes_ = 0;
+};
+
+/// Copies n host doubles into the scratch piece at `offset`.
+void upload(cudaStream_t stream, const Scratch& scratch, std::size_t offset, const double* host, std::ptrdiff_t n) {
+  if (n > 0)
+    check(cudaMemcpyAsync(scratch.at<double>(offset), host, std::size_t(n) * sizeof(double), cudaMemcpyHostToDevice, stream),
+          "cudaMemcpyAsync to device");
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 2. Prefill
+
+constexpr int kTile = 64;      // queries per block and keys per key tile
+constexpr int kWarpRows = 16;  // query rows per warp (one WMMA row block)
+constexpr int kFlashThreads = 32 * kTile / kWarpRows;
+
+/// One warp's shared memory: the scores of a key tile (s; s2 the pass-2 scores of a tile that
+/// crosses the band), P in bfloat16 for the P·V product, and the unnormalised output O.
+template <int D> struct alignas(32) WarpTiles {
+  float s[kWarpRows * kTile];
+  float s2[kWarpRows * kTile];
+  float o[kWarpRows * D];
+  Bf16 p[kWarpRows * kTile];
+};
+
+/// The prefill operands: bfloat16 copies, dense, row counts padded to a multiple of kTile with zeros.
+struct FlashArgs {
+  const Bf16 *q1, *q2, *k1, *k2, *v;  ///< q2, k2: two-pass schemes only
+  std::ptrdiff_t q_ld, kv_ld;         ///< q_heads·D, kv_heads·D
+  std::ptrdiff_t length, out_stride;
+  long long window;
+  int group;  ///< query heads per kv head
+  bool two_pass;
+};
+
+using QFragment = nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, Bf16, nvcuda::wmma::row_major>;
+
+/// s [16, 64] (row stride kTile) = the warp's 16 query rows (fragments q, one per 16 channels) times
+/// the 64 keys at k (row stride ld)ᵀ: Kᵀ is read as a column-major 16×16 operand straight from global
+/// memory (key 16n + c, channel 16kk + r at k[(16n + c)·ld + 16kk + r]).
+template <int D>
+__device__ __forceinline__ void tile_scores(const QFragment (&q)[D / 16], const Bf16* k, std::ptrdiff_t ld, float* s) {
+  using namespace nvcuda;
+#pragma unroll
+  for (int n = 0; n < kTile / 16; ++n) {
+    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
+    wmma::fill_fragment(acc, 0.0f);
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      wmma::fragment<wmma::matrix_b, 16, 16, 16, Bf16, wmma::col_major> kt;
+      wmma::load_matrix_sync(kt, k + (16 * n) * ld + 16 * kk, unsigned(ld));
+      wmma::mma_sync(acc, q[kk], kt, acc);
+    }
+    wmma::store_matrix_sync(s + 16 * n, acc, kTile, wmma::mem_row_major);
+  }
+}
+
+/// Block (x, h): query tile gridDim.x − 1 − x (longest causal rows first) of query head h; warp w
+/// owns rows i0 = 64·tile + 16w .. i0 + 15 and sweeps the key tiles j0 = 0, 64, … ≤ its last row
+/// (tiles above the diagonal are skipped). The warps never synchronise with each other.
+template <int D, class Out>
+__global__ void __launch_bounds__(kFlashThreads) flash_kernel(FlashArgs a, Out* __restrict__ out) {
+  using namespace nvcuda;
+  extern __shared__ __align__(128) unsigned char shared[];
+  const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
+  WarpTiles<D>& t = reinterpret_cast<WarpTiles<D>*>(shared)[warp];
+  const std::ptrdiff_t tile = std::ptrdiff_t(gridDim.x) - 1 - blockIdx.x;
+  const int h = int(blockIdx.y), g = h / a.group;
+  const std::ptrdiff_t i0 = tile * kTile + warp * kWarpRows;
+  if (i0 >= a.length) return;  // rows of padding only
+  const std::ptrdiff_t i_last = i0 + kWarpRows - 1 < a.length ? i0 + kWarpRows - 1 : a.length - 1;
+
+  QFragment q1[D / 16], q2[D / 16];
+#pragma unroll
+  for (int kk = 0; kk < D / 16; ++kk) {
+    wmma::load_matrix_sync(q1[kk], a.q1 + i0 * a.q_ld + h * D + 16 * kk, unsigned(a.q_ld));
+    if (a.two_pass) wmma::load_matrix_sync(q2[kk], a.q2 + i0 * a.q_ld + h * D + 16 * kk, unsigned(a.q_ld));
+  }
+  // Online softmax state of the warp's rows (every lane holds all 16): running max m, sum l.
+  float m[kWarpRows], l[kWarpRows], correction[kWarpRows];
+#pragma unroll
+  for (int r = 0; r < kWarpRows; ++r) m[r] = -INFINITY, l[r] = 0.0f;
+  for (int e = lane; e < kWarpRows * D; e += 32) t.o[e] = 0.0f;
+
+  for (std::ptrdiff_t j0 = 0; j0 <= i_last; j0 += kTile) {
+    // Distances i − j in this (16 × 64) tile lie in [i0 − j0 − 63, i_last − j0] (docs/attention.md).
+    const long long min_distance = i0 - (j0 + kTile - 1), max_distance = i_last - j0;
+    const bool pass2_only = a.two_pass && min_distance >= a.window;
+    const bool both = a.two_pass && !pass2_only && max_distance >= a.window;
+    const std::ptrdiff_t key_offset = j0 * a.kv_ld + std::ptrdiff_t(g) * D;
+    if (pass2_only) tile_scores<D>(q2, a.k2 + key_offset, a.kv_ld, t.s);
+    else tile_scores<D>(q1, a.k1 + key_offset, a.kv_ld, t.s);
+    if (both) tile_scores<D>(q2, a.k2 + key_offset, a.kv_ld, t.s2);
+    __syncwarp();
+    // Row r: select (pass 2 where i − j ≥ w), causal mask (j ≤ i; padding rows i ≥ L see nothing),
+    // then the online update; lane holds columns lane and lane + 32.
+#pragma unroll
+    for (int r = 0; r < kWarpRows; ++r) {
+      const std::ptrdiff_t i = i0 + r;
+      float x[2], p[2];
+#pragma unroll
+      for (int side = 0; side < 2; ++side) {
+        const int c = lane + 32 * side;
+        const std::ptrdiff_t j = j0 + c;
+        const float s = both && i - j >= a.window ? t.s2[r * kTile + c] : t.s[r * kTile + c];
+        x[side] = j <= i && i < a.length ? s : -INFINITY;
+      }
+      const float m_new = fmaxf(m[r], warp_max(fmaxf(x[0], x[1])));
+#pragma unroll
+      for (int side = 0; side < 2; ++side) p[side] = x[side] == -INFINITY ? 0.0f : __expf(x[side] - m_new);
+      correction[r] = m[r] == -INFINITY ? 0.0f : __expf(m[r] - m_new);  // m = −∞: nothing seen yet
+      l[r] = l[r] * correction[r] + warp_sum(p[0] + p[1]);
+      m[r] = m_new;
+      t.p[r * kTile + lane] = __float2bfloat16_rn(p[0]);
+      t.p[r * kTile + lane + 32] = __float2bfloat16_rn(p[1]);
+    }
+#pragma unroll
+    for (int r = 0; r < kWarpRows; ++r)
+      for (int c = lane; c < D; c += 32) t.o[r * D + c] *= correction[r];
+    __syncwarp();
+    // O += P·V: P [16, 64] from shared memory, V [64, D] row-major from global memory.
+    QFragment pf[kTile / 16];
+#pragma unroll
+    for (int kk = 0; kk < kTile / 16; ++kk) wmma::load_matrix_sync(pf[kk], t.p + 16 * kk, kTile);
+#pragma unroll
+    for (int n = 0; n < D / 16; ++n) {
+      wmma::fragment<wmma::accumulator, 16, 16, 16, float> o;
+      wmma::load_matrix_sync(o, t.o + 16 * n, D, wmma::mem_row_major);
+#pragma unroll
+      for (int kk = 0; kk < kTile / 16; ++kk) {
+        wmma::fragment<wmma::matrix_b, 16, 16, 16, Bf16, wmma::row_major> vf;
+        wmma::load_matrix_sync(vf, a.v + (j0 + 16 * kk) * a.kv_ld + std::ptrdiff_t(g) * D + 16 * n, unsigned(a.kv_ld));
+        wmma::mma_sync(o, pf[kk], vf, o);
+      }
+      wmma::store_matrix_sync(t.o + 16 * n, o, D, wmma::mem_row_major);
+    }
+    __syncwarp();
+  }
+#pragma unroll
+  for (int r = 0; r < kWarpRows; ++r) {
+    const std::ptrdiff_t i = i0 + r;
+    if (i < a.length) {
+      const float inverse = 1.0f / l[r];  // l ≥ 1: key 0 is visible to every row
+      for (int c = lane; c < D; c += 32) from_f(t.o[r * D + c] * inverse, out + i * a.out_stride + std::ptrdiff_t(h) * D + c);
+    }
+  }
+}
+
+template <int D, class Out>
+void launch_flash(cudaStream_t stream, const FlashArgs& a, std::ptrdiff_t tiles, int q_heads, Out* out) {
+  constexpr int bytes = int(sizeof(WarpTiles<D>)) * (kFlashThreads / 32);
+  check(cudaFuncSetAttribute(flash_kernel<D, Out>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes),
+        "cudaFuncSetAttribute");
+  flash_kernel<D, Out><<<dim3(unsigned(tiles), unsigned(q_heads)), kFlashThreads, bytes, stream>>>(a, out);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 3. Decode
+
+constexpr int kDecodeChunk = 256;  // cached keys per block
+constexpr int kDecodeThreads = 128;
+constexpr int kDecodeWarps = kDecodeThreads / 32;
+
+/// exp(m − big), 0 for an empty state (m = −∞).
+__device__ __forceinline__ float rescale(float m, float big) { return m == -INFINITY ? 0.0f : __expf(m - big); }
+
+/// Block b: query head h = b mod q_heads, keys [chunk·256, …) of kv head h / group, chunk = b / q_heads
+/// (the query heads of one chunk are neighbours, so its key and value rows are read from L2 after the
+/// first). Warp w takes keys begin + w, begin + w + 4, …; lane holds channels lane + 32t. Key j takes
+/// K2 where i − j ≥ w (two-pass), K1 otherwise. Writes partial[(chunk·q_heads + h)·(D + 2) + …]:
+/// the chunk's unnormalised output [D], its max and its sum.
+template <int D, class S>
+__global__ void __launch_bounds__(kDecodeThreads)
+decode_kernel(const float* __restrict__ q1, const float* __restrict__ q2, const S* __restrict__ k1,
+              const S* __restrict__ k2, const S* __restrict__ v, std::ptrdiff_t size, int q_heads, int kv_heads, int group,
+              long long window, bool two_pass, float* __restrict__ partial) {
+  constexpr int E = D / 32;
+  const int h = int(blockIdx.x % unsigned(q_heads)), g = h / group;
+  const std::ptrdiff_t chunk = blockIdx.x / unsigned(q_heads);
+  const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
+  const std::ptrdiff_t ld = std::ptrdiff_t(kv_heads) * D, i = size - 1, begin = chunk * kDecodeChunk;
+  const std::ptrdiff_t end = begin + kDecodeChunk < size ? begin + kDecodeChunk : size;
+  float near_q[E], far_q[E], acc[E];
+#pragma unroll
+  for (int e = 0; e < E; ++e) {
+    near_q[e] = q1[h * D + lane + 32 * e];
+    far_q[e] = two_pass ? q2[h * D + lane + 32 * e] : 0.0f;
+    acc[e] = 0.0f;
+  }
+  float m = -INFINITY, l = 0.0f;
+  for (std::ptrdiff_t j = begin + warp; j < end; j += kDecodeWarps) {
+    const bool far = two_pass && i - j >= window;
+    const S* key = (far ? k2 : k1) + j * ld + std::ptrdiff_t(g) * D;
+    float s = 0.0f;
+#pragma unroll
+    for (int e = 0; e < E; ++e) s += (far ? far_q[e] : near_q[e]) * to_f(key[lane + 32 * e]);
+    s = warp_sum(s);
+    const float m_new = fmaxf(m, s), correction = rescale(m, m_new), p = __expf(s - m_new);
+    l = l * correction + p;
+    const S* value = v + j * ld + std::ptrdiff_t(g) * D;
+#pragma unroll
+    for (int e = 0; e < E; ++e) acc[e] = acc[e] * correction + p * to_f(value[lane + 32 * e]);
+    m = m_new;
+  }
+  // Merge the warps (a warp may have no key when the chunk is short: m = −∞, l = 0, acc = 0).
+  __shared__ float warp_m[kDecodeWarps], warp_l[kDecodeWarps], warp_acc[kDecodeWarps][D];
+  if (lane == 0) warp_m[warp] = m, warp_l[warp] = l;
+#pragma unroll
+  for (int e = 0; e < E; ++e) warp_acc[warp][lane + 32 * e] = acc[e];
+  __syncthreads();
+  float big = warp_m[0];
+  for (int w = 1; w < kDecodeWarps; ++w) big = fmaxf(big, warp_m[w]);  // finite: the chunk has a key
+  float* out = partial + (chunk * q_heads + h) * (D + 2);
+  for (int c = int(threadIdx.x); c < D; c += kDecodeThreads) {
+    float o = 0.0f;
+    for (int w = 0; w < kDecodeWarps; ++w) o += warp_acc[w][c] * rescale(warp_m[w], big);
+    out[c] = o;
+  }
+  if (threadIdx.x == 0) {
+    float sum = 0.0f;
+    for (int w = 0; w < kDecodeWarps; ++w) sum += warp_l[w] * rescale(warp_m[w], big);
+    out[D] = big;
+    out[D + 1] = sum;
+  }
+}
+
+/// Block h, thread c < D: out[h·D + c] = Σ_chunks o·e^{m − M} / Σ_chunks l·e^{m − M}.
+template <int D, class Out>
+__global__ void combine_kernel(const float* __restrict__ partial, std::ptrdiff_t chunks, int q_heads, Out* __restrict__ out) {
+  const int h = int(blockIdx.x), c = int(threadIdx.x);
+  float big = -INFINITY;
+  for (std::ptrdiff_t k = 0; k < chunks; ++k) big = fmaxf(big, partial[(k * q_heads + h) * (D + 2) + D]);
+  float o = 0.0f, sum = 0.0f;
+  for (std::ptrdiff_t k = 0; k < chunks; ++k) {
+    const float* part = partial + (k * q_heads + h) * (D + 2);
+    const float w = rescale(part[D], big);
+    o += part[c] * w;
+    sum += part[D + 1] * w;
+  }
+  from_f(o / sum, out + std::ptrdiff_t(h) * D + c);
+}
+
+template <int D, class S>
+void launch_decode(cudaStream_t stream, const AttentionShape& shape, std::ptrdiff_t size, const float* q1, const float* q2,
+                   const void* k1, const void* k2, const void* v, float* partial, void* out) {
+  const std::ptrdiff_t chunks = (size + kDecodeChunk - 1) / kDecodeChunk;
+  const S* k2_typed = static_cast<const S*>(shape.two_pass ? k2 : k1);
+  decode_kernel<D, S><<<unsigned(chunks * shape.q_heads), kDecodeThreads, 0, stream>>>(
+      q1, q2, static_cast<const S*>(k1), k2_typed, static_cast<const S*>(v), size, shape.q_heads, shape.kv_heads,
+      shape.q_heads / shape.kv_heads, static_cast<long long>(shape.window), shape.two_pass, partial);
+  combine_kernel<D, S><<<unsigned(shape.q_heads), D, 0, stream>>>(partial, chunks, shape.q_heads, static_cast<S*>(out));
+}
+
+/// Calls f(std::integral_constant<int, D>) for head_dim D ∈ {64, 128} (checked by the host API).
+template <class F> void with_head_dim(int head_dim, F&& f) {
+  if (head_dim == 64) f(std::integral_constant<int, 64>{});
+  else if (head_dim == 128) f(std::integral_constant<int, 128>{});
+  else throw DeviceError("attention kernels: head_dim must be 64 or 128");
+}
+
+Rotation rotation_of(const AttentionShape& shape, int heads, const double* inv_freq, const double* positions,
+                     const double* factors) {
+  return {heads, shape.head_dim, shape.rotary_dim / 2, shape.interleaved, inv_freq, positions, factors};
+}
+
+}  // namespace
+
+std::ptrdiff_t attention_prefill(void* stream_ptr, void* report_handle, InputType type, const AttentionShape& shape,
+                                 std::ptrdiff_t length, const void* q, std::ptrdiff_t q_stride, const void* k,
+                                 std::ptrdiff_t k_stride, const void* v, std::ptrdiff_t v_stride, void* out,
+                                 std::ptrdiff_t out_stride, const double* inv_freq, const double* positions,
+                                 const double* q_factor) {
+  if (length == 0) return -1;
+  auto stream = static_cast<cudaStream_t>(stream_ptr);
+  const Report report = arm_report(report_handle);
+  const int d = shape.head_dim, pairs = shape.rotary_dim / 2;
+  const std::ptrdiff_t tiles = (length + kTile - 1) / kTile, padded = tiles * kTile;
+  const std::ptrdiff_t q_ld = std::ptrdiff_t(shape.q_heads) * d, kv_ld = std::ptrdiff_t(shape.kv_heads) * d;
+  const std::size_t q_bytes = std::size_t(padded * q_ld) * sizeof(Bf16), kv_bytes = std::size_t(padded * kv_ld) * sizeof(Bf16);
+  const std::size_t second = shape.two_pass ? 1 : 0;
+  Scratch scratch(stream);
+  const std::size_t at_freq = scratch.add(std::size_t(pairs) * sizeof(double)),
+                    at_positions = scratch.add(3 * std::size_t(length) * sizeof(double)),
+                    at_factor = scratch.add(std::size_t(length) * sizeof(double)), at_q1 = scratch.add(q_bytes),
+                    at_q2 = scratch.add(second * q_bytes), at_k1 = scratch.add(kv_bytes),
+                    at_k2 = scratch.add(second * kv_bytes), at_v = scratch.add(kv_bytes);
+  scratch.allocate();
+  upload(stream, scratch, at_freq, inv_freq, pairs);
+  upload(stream, scratch, at_positions, positions, 3 * length);
+  upload(stream, scratch, at_factor, q_factor, length);
+  const double* freq = scratch.at<double>(at_freq);
+  const double* pos = scratch.at<double>(at_positions);
+  const double* factor = scratch.at<double>(at_factor);
+  Bf16* q1 = scratch.at<Bf16>(at_q1);
+  Bf16* q2 = shape.two_pass ? scratch.at<Bf16>(at_q2) : q1;
+  Bf16* k1 = scratch.at<Bf16>(at_k1);
+  Bf16* k2 = shape.two_pass ? scratch.at<Bf16>(at_k2) : k1;
+  Bf16* vb = scratch.at<Bf16>(at_v);
+  // Zero padding rows: the tiles read them (a NaN in V's padding would reach P·V as 0·NaN).
+  const auto zero_tail = [&](Bf16* x, std::ptrdiff_t ld) {
+    if (padded > length)
+      check(cudaMemsetAsync(x + length * ld, 0, std::size_t((padded - length) * ld) * sizeof(Bf16), stream), "cudaMemsetAsync");
+  };
+  const auto bf16 = InputType::BFloat16;
+  rotate(stream, report, type, q, length, q_stride, rotation_of(shape, shape.q_heads, freq, pos, factor), bf16, q1, q_ld, 0);
+  rotate(stream, report, type, k, length, k_stride, rotation_of(shape, shape.kv_heads, freq, pos, nullptr), bf16, k1, kv_ld,
+         length);
+  if (shape.two_pass) {
+    rotate(stream, report, type, q, length, q_stride, rotation_of(shape, shape.q_heads, freq, pos + length, factor), bf16,
+           q2, q_ld, 0);
+    rotate(stream, report, type, k, length, k_stride, rotation_of(shape, shape.kv_heads, freq, pos + 2 * length, nullptr),
+           bf16, k2, kv_ld, length);
+    zero_tail(q2, q_ld);
+    zero_tail(k2, kv_ld);
+  }
+  rotate(stream, report, type, v, length, v_stride, rotation_of(shape, shape.kv_heads, freq, nullptr, nullptr), bf16, vb,
+         kv_ld, 2 * length);
+  zero_tail(q1, q_ld);
+  zero_tail(k1, kv_ld);
+  zero_tail(vb, kv_ld);
+  const std::ptrdiff_t bad = read_report(report_handle, stream, "attention rotation kernel");
+  if (bad >= 0) return bad;  // out untouched
+
+  const FlashArgs args{q1, q2, k1, k2, vb, q_ld, kv_ld, length, out_stride, static_cast<long long>(shape.window),
+                       shape.q_heads / shape.kv_heads, shape.two_pass};
+  with_head_dim(d, [&](auto dim) {
+    constexpr int D = decltype(dim)::value;
+    if (type == InputType::Float32) launch_flash<D>(stream, args, tiles, shape.q_heads, static_cast<float*>(out));
+    else launch_flash<D>(stream, args, tiles, shape.q_heads, static_cast<std::uint16_t*>(out));
+  });
+  return read_report(report_handle, stream, "attention kernel");
+}
+
+std::ptrdiff_t attention_append(void* stream_ptr, void* report_handle, InputType type, const AttentionShape& shape,
+                                std::ptrdiff_t n, const void* keys, std::ptrdiff_t keys_stride, const void* values,
+                                std::ptrdiff_t values_stride, void* k1, void* k2, void* v, const double* inv_freq,
+                                const double* positions) {
+  if (n == 0) return -1;
+  auto stream = static_cast<cudaStream_t>(stream_ptr);
+  const Report report = arm_report(report_handle);
+  const int pairs = shape.rotary_dim / 2;
+  const std::ptrdiff_t ld = std::ptrdiff_t(shape.kv_heads) * shape.head_dim;
+  Scratch scratch(stream);
+  const std::size_t at_freq = scratch.add(std::size_t(pairs) * sizeof(double)),
+                    at_positions = scratch.add(2 * std::size_t(n) * sizeof(double));
+  scratch.allocate();
+  upload(stream, scratch, at_freq, inv_freq, pairs);
+  upload(stream, scratch, at_positions, positions, 2 * n);
+  const double* freq = scratch.at<double>(at_freq);
+  const double* pos = scratch.at<double>(at_positions);
+  rotate(stream, report, type, keys, n, keys_stride, rotation_of(shape, shape.kv_heads, freq, pos, nullptr), type, k1, ld, 0);
+  if (shape.two_pass)
+    rotate(stream, report, type, keys, n, keys_stride, rotation_of(shape, shape.kv_heads, freq, pos + n, nullptr), type, k2,
+           ld, 0);
+  rotate(stream, report, type, values, n, values_stride, rotation_of(shape, shape.kv_heads, freq, nullptr, nullptr), type, v,
+         ld, n);
+  return read_report(report_handle, stream, "attention append kernel");
+}
+
+std::ptrdiff_t attention_decode(void* stream_ptr, void* report_handle, InputType type, const AttentionShape& shape,
+                                std::ptrdiff_t size, const void* query, const void* k1, const void* k2, const void* v,
+                                void* out, const double* inv_freq, const double* positions, double q_factor) {
+  auto stream = static_cast<cudaStream_t>(stream_ptr);
+  const Report report = arm_report(report_handle);
+  const int d = shape.head_dim, pairs = shape.rotary_dim / 2;
+  const std::ptrdiff_t q_ld = std::ptrdiff_t(shape.q_heads) * d, chunks = (size + kDecodeChunk - 1) / kDecodeChunk;
+  Scratch scratch(stream);
+  const std::size_t at_freq = scratch.add(std::size_t(pairs) * sizeof(double)),
+                    at_positions = scratch.add(2 * sizeof(double)), at_factor = scratch.add(sizeof(double)),
+                    at_q = scratch.add(2 * std::size_t(q_ld) * sizeof(float)),
+                    at_partial = scratch.add(std::size_t(chunks * shape.q_heads * (d + 2)) * sizeof(float));
+  scratch.allocate();
+  upload(stream, scratch, at_freq, inv_freq, pairs);
+  upload(stream, scratch, at_positions, positions, 2);
+  upload(stream, scratch, at_factor, &q_factor, 1);
+  const double* freq = scratch.at<double>(at_freq);
+  const double* pos = scratch.at<double>(at_positions);
+  const double* factor = scratch.at<double>(at_factor);
+  float* q1 = scratch.at<float>(at_q);
+  float* q2 = q1 + q_ld;
+  const auto f32 = InputType::Float32;
+  rotate(stream, report, type, query, 1, q_ld, rotation_of(shape, shape.q_heads, freq, pos, factor), f32, q1, q_ld, 0);
+  if (shape.two_pass)
+    rotate(stream, report, type, query, 1, q_ld, rotation_of(shape, shape.q_heads, freq, pos + 1, factor), f32, q2, q_ld, 0);
+  const std::ptrdiff_t bad = read_report(report_handle, stream, "attention decode rotation kernel");
+  if (bad >= 0) return bad;  // out untouched
+
+  float* partial = scratch.at<float>(at_partial);
+  with_head_dim(d, [&](auto dim) {
+    constexpr int D = decltype(dim)::value;
+    if (type == InputType::Float32) launch_decode<D, float>(stream, shape, size, q1, q2, k1, k2, v, partial, out);
+    else launch_decode<D, std::uint16_t>(stream, shape, size, q1, q2, k1, k2, v, partial, out);
+  });
+  return read_report(report_handle, stream, "attention decode kernel");
+}
+
+}  // namespace probspace::inference::cuda_backend
