@@ -118,9 +118,14 @@ void NbceBatch::step(RowsView<const In> logits, RowsView<float> log_probs, std::
       data = backend_->widened.data(), stride = vocab_;
     }
     const Eigen::Map<const RowMatrixX<float>, 0, Eigen::OuterStride<>> rows(data, rows_, vocab_, Eigen::OuterStride<>(stride));
-    for (std::ptrdiff_t r = 0; r < rows_; ++r)  // errors name the batch-wide row
-      probspace::detail::check_logits(rows.row(r).data(), vocab_, kStep, kernels::row_name("logits", first + r));
-    const nbce::Step<float>* step = &backend_->decoders[std::size_t(b)].step(rows);
+    const nbce::Step<float>* step = nullptr;
+    try {  // the decoder checks every row; only on an error are the rows re-checked, to name the batch-wide row
+      step = &backend_->decoders[std::size_t(b)].step(rows);
+    } catch (const InvalidArgument&) {
+      for (std::ptrdiff_t r = 0; r < rows_; ++r)
+        probspace::detail::check_logits(rows.row(r).data(), vocab_, kStep, kernels::row_name("logits", first + r));
+      throw;
+    }
     Eigen::Map<VectorX<float>>(log_probs.data + b * log_probs.stride, vocab_) = step->log_probs;
     selected[b] = std::int32_t(step->selected);
     for (std::ptrdiff_t r = 0; r < rows_; ++r) entropies[first + r] = float(step->entropies[r]);
