@@ -26,7 +26,7 @@ if [[ $mode != attention ]]; then
   build/device/bench/bench_inference --benchmark_filter='>/1/' --benchmark_repetitions=3 --benchmark_report_aggregates_only=true | grep -E "median|Benchmark"
   python3 bench/peers/torch_cuda_rows.py
 else
-  timeout 300 compute-sanitizer --error-exitcode 1 build/device/tests/test_cuda --gtest_filter='*ttention*' 2>&1 | tail -25
+  timeout 300 compute-sanitizer --error-exitcode 1 build/device/tests/test_cuda --gtest_filter='*ttention*' 2>&1 | tail -25 || echo "compute-sanitizer FAILED"
   build/device/bench/bench_attention --benchmark_filter='Cuda' --benchmark_repetitions=3 \
     --benchmark_report_aggregates_only=true | grep -E "median|Benchmark" || echo "bench_attention FAILED"
   (cd bench/peers && python3 torch_attention.py)

@@ -244,7 +244,7 @@ TEST(CudaAttention, BadInputNamesTheArgument) {
   EXPECT_NO_THROW(prefill(good));
   {
     // d = 32: valid on the CPU, not a CUDA kernel size; dv = 16 ≠ d = 64.
-    const AttentionConfig small{good.scheme, rope::RotaryEmbedding(rope::default_inv_freq(16, 1e4), rope::Layout::Half), 4, 2};
+    const AttentionConfig small{good.scheme, rope::RotaryEmbedding(rope::default_inv_freq(32, 1e4), rope::Layout::Half), 4, 2};
     const OnDevice<float> q32(testing::normal_rows(4, 4 * 32, 4, 1.0)), k32(testing::normal_rows(4, 2 * 32, 5, 1.0)),
         o32(4, 4 * 32);
     EXPECT_INVALID_ARGUMENT(attention_prefill<float>(gpu, q32.view(), k32.view(), k32.view(), o32.view(), small),
