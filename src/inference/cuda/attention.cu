@@ -4,10 +4,11 @@
 //     K1 = R_{p1(j)} k_j, K2 = R_{p2k(j)} k_j (and a plain copy of V) — angles and cos/sin in double
 //     as rope::rotate, products in float, stored as bfloat16 (prefill) or the cache's type (append);
 //     the non-finite-input check rides along.
-//  2. flash_kernel (prefill): a block per (64-query tile, query head), a warp per 16 query rows,
-//     WMMA bf16 m16n16k16 products S = Q·Kᵀ and O += P·V with float accumulation, S and P staged
-//     through shared memory, online softmax in float. Per 64-key tile one product (wholly inside or
-//     outside the window) or both with a per-element select (crossing the band i − j = w).
+//  2. flash_kernel (prefill): a block per (128-query tile, query head), a warp per 16 query rows,
+//     mma.sync bf16 m16n8k16 products S = Q·Kᵀ and O += P·V with float accumulation in registers,
+//     key/value tiles double-buffered in swizzled shared memory (cp.async, ldmatrix), online
+//     softmax in float. Per 64-key tile one product (wholly inside or outside the window) or both
+//     with a per-element select (crossing the band i − j = w).
 //  3. decode_kernel + combine_kernel: one query token against the dual cache, split over the cache
 //     length (partial max, sum and weighted V per chunk), then merged; no cached key is re-rotated.
 #include "backend.hpp"
@@ -18,8 +19,8 @@
 
 #include <cuda_bf16.h>
 #include <cuda_runtime.h>
-#include <mma.h>
 
+#include <climits>
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
@@ -32,10 +33,6 @@ using Bf16 = __nv_bfloat16;
 
 __device__ __forceinline__ bool finite(float x) { return (__float_as_uint(x) & 0x7f800000u) != 0x7f800000u; }
 
-__device__ __forceinline__ float warp_max(float x) {
-  for (int offset = 16; offset > 0; offset >>= 1) x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, offset));
-  return x;
-}
 __device__ __forceinline__ float warp_sum(float x) {
   for (int offset = 16; offset > 0; offset >>= 1) x += __shfl_xor_sync(0xffffffffu, x, offset);
   return x;
@@ -142,148 +139,241 @@ void upload(cudaStream_t stream, const Scratch& scratch, std::size_t offset, con
 // ---------------------------------------------------------------------------------------------------
 // 2. Prefill
 
-constexpr int kTile = 64;      // queries per block and keys per key tile
-constexpr int kWarpRows = 16;  // query rows per warp (one WMMA row block)
-constexpr int kFlashThreads = 32 * kTile / kWarpRows;
+constexpr int kQueryTile = 128;  // query rows per block (and the row padding of the operands)
+constexpr int kKeyTile = 64;     // keys per key tile
+constexpr int kWarpRows = 16;    // query rows per warp (one m16 row block)
+constexpr int kFlashThreads = 32 * kQueryTile / kWarpRows;
+constexpr float kLog2e = 1.4426950408889634f;
 
-/// One warp's shared memory: the scores of a key tile (s; s2 the pass-2 scores of a tile that
-/// crosses the band), P in bfloat16 for the P·V product, and the unnormalised output O.
-template <int D> struct alignas(32) WarpTiles {
-  float s[kWarpRows * kTile];
-  float s2[kWarpRows * kTile];
-  float o[kWarpRows * D];
-  Bf16 p[kWarpRows * kTile];
-};
-
-/// The prefill operands: bfloat16 copies, dense, row counts padded to a multiple of kTile with zeros.
+/// The prefill operands: bfloat16 copies, dense, row counts padded to a multiple of kQueryTile with
+/// zeros.
 struct FlashArgs {
   const Bf16 *q1, *q2, *k1, *k2, *v;  ///< q2, k2: two-pass schemes only
   std::ptrdiff_t q_ld, kv_ld;         ///< q_heads·D, kv_heads·D
   std::ptrdiff_t length, out_stride;
   long long window;
   int group;  ///< query heads per kv head
-  bool two_pass;
+  bool two_pass;  ///< selects the kernel instance
 };
 
-using QFragment = nvcuda::wmma::fragment<nvcuda::wmma::matrix_a, 16, 16, 16, Bf16, nvcuda::wmma::row_major>;
+__device__ __forceinline__ std::uint32_t shared_address(const void* p) {
+  return static_cast<std::uint32_t>(__cvta_generic_to_shared(p));
+}
 
-/// s [16, 64] (row stride kTile) = the warp's 16 query rows (fragments q, one per 16 channels) times
-/// the 64 keys at k (row stride ld)ᵀ: Kᵀ is read as a column-major 16×16 operand straight from global
-/// memory (key 16n + c, channel 16kk + r at k[(16n + c)·ld + 16kk + r]).
-template <int D>
-__device__ __forceinline__ void tile_scores(const QFragment (&q)[D / 16], const Bf16* k, std::ptrdiff_t ld, float* s) {
-  using namespace nvcuda;
-#pragma unroll
-  for (int n = 0; n < kTile / 16; ++n) {
-    wmma::fragment<wmma::accumulator, 16, 16, 16, float> acc;
-    wmma::fill_fragment(acc, 0.0f);
-#pragma unroll
-    for (int kk = 0; kk < D / 16; ++kk) {
-      wmma::fragment<wmma::matrix_b, 16, 16, 16, Bf16, wmma::col_major> kt;
-      wmma::load_matrix_sync(kt, k + (16 * n) * ld + 16 * kk, unsigned(ld));
-      wmma::mma_sync(acc, q[kk], kt, acc);
-    }
-    wmma::store_matrix_sync(s + 16 * n, acc, kTile, wmma::mem_row_major);
+/// 16 bytes global → shared, asynchronously (cp.async.cg: L2 only).
+__device__ __forceinline__ void copy_async(std::uint32_t to, const void* from) {
+  asm volatile("cp.async.cg.shared.global [%0], [%1], 16;\n" ::"r"(to), "l"(from));
+}
+
+/// Four 8×8 bf16 matrices from shared memory (lane l gives the address of row l % 8 of matrix l / 8);
+/// `trans` loads them transposed.
+template <bool trans> __device__ __forceinline__ void load_matrices(std::uint32_t (&r)[4], std::uint32_t address) {
+  if constexpr (trans)
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.trans.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(address));
+  else
+    asm volatile("ldmatrix.sync.aligned.m8n8.x4.shared.b16 {%0, %1, %2, %3}, [%4];\n"
+                 : "=r"(r[0]), "=r"(r[1]), "=r"(r[2]), "=r"(r[3])
+                 : "r"(address));
+}
+
+/// c += a·b for one m16n8k16 tile: a [16×16] bf16 row-major (4 registers), b [16×8] bf16
+/// column-major (2 registers), c [16×8] float (PTX ISA "mma.m16n8k16" fragment layouts).
+__device__ __forceinline__ void mma(float (&c)[4], const std::uint32_t (&a)[4], std::uint32_t b0, std::uint32_t b1) {
+  asm volatile("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 {%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, "
+               "{%0, %1, %2, %3};\n"
+               : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
+               : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+}
+
+__device__ __forceinline__ std::uint32_t pack_bf16(float lo, float hi) {
+  const __nv_bfloat162 v = __floats2bfloat162_rn(lo, hi);
+  return *reinterpret_cast<const std::uint32_t*>(&v);
+}
+
+/// A key or value tile [kKeyTile][D] bf16 in shared memory, 16-byte chunk c of row r stored at chunk
+/// c ^ (r mod 8): the 8 rows an ldmatrix reads at one logical chunk fall in 8 distinct bank groups.
+template <int D> __device__ __forceinline__ std::uint32_t tile_offset(int row, int chunk) {
+  return std::uint32_t((row * (D / 8) + (chunk ^ (row & 7))) * 16);
+}
+
+/// Queues the copy of rows j0 … j0 + 63 of one kv head (`from` points at row j0, column g·D) into
+/// the shared tile at `to`; every thread of the block takes its share of the 16-byte chunks.
+template <int D> __device__ __forceinline__ void load_tile(std::uint32_t to, const Bf16* from, std::ptrdiff_t ld) {
+  constexpr int chunks = kKeyTile * D / 8;
+  for (int id = int(threadIdx.x); id < chunks; id += kFlashThreads) {
+    const int row = id / (D / 8), chunk = id % (D / 8);
+    copy_async(to + tile_offset<D>(row, chunk), from + row * ld + chunk * 8);
   }
 }
 
-/// Block (x, h): query tile gridDim.x − 1 − x (longest causal rows first) of query head h; warp w
-/// owns rows i0 = 64·tile + 16w .. i0 + 15 and sweeps the key tiles j0 = 0, 64, … ≤ its last row
-/// (tiles above the diagonal are skipped). The warps never synchronise with each other.
-template <int D, class Out>
-__global__ void __launch_bounds__(kFlashThreads) flash_kernel(FlashArgs a, Out* __restrict__ out) {
-  using namespace nvcuda;
-  extern __shared__ __align__(128) unsigned char shared[];
-  const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
-  WarpTiles<D>& t = reinterpret_cast<WarpTiles<D>*>(shared)[warp];
-  const std::ptrdiff_t tile = std::ptrdiff_t(gridDim.x) - 1 - blockIdx.x;
-  const int h = int(blockIdx.y), g = h / a.group;
-  const std::ptrdiff_t i0 = tile * kTile + warp * kWarpRows;
-  if (i0 >= a.length) return;  // rows of padding only
-  const std::ptrdiff_t i_last = i0 + kWarpRows - 1 < a.length ? i0 + kWarpRows - 1 : a.length - 1;
-
-  QFragment q1[D / 16], q2[D / 16];
+/// s[2n], s[2n+1] (keys 16n … 16n + 15 of the tile) = q·Kᵀ for the warp's 16 rows, q the A
+/// fragments of the D channels, K the shared key tile at `keys`.
+template <int D>
+__device__ __forceinline__ void score_pair(const std::uint32_t (&q)[D / 16][4], std::uint32_t keys, int n, int lane,
+                                           float (&s)[2][4]) {
+  const int matrix = lane / 8, row = 16 * n + lane % 8 + 8 * (matrix / 2);
+#pragma unroll
+  for (int e = 0; e < 4; ++e) s[0][e] = s[1][e] = 0.0f;
 #pragma unroll
   for (int kk = 0; kk < D / 16; ++kk) {
-    wmma::load_matrix_sync(q1[kk], a.q1 + i0 * a.q_ld + h * D + 16 * kk, unsigned(a.q_ld));
-    if (a.two_pass) wmma::load_matrix_sync(q2[kk], a.q2 + i0 * a.q_ld + h * D + 16 * kk, unsigned(a.q_ld));
+    std::uint32_t b[4];  // {b0, b1} of key block 2n, then of 2n + 1
+    load_matrices<false>(b, keys + tile_offset<D>(row, 2 * kk + matrix % 2));
+    mma(s[0], q[kk], b[0], b[1]);
+    mma(s[1], q[kk], b[2], b[3]);
   }
-  // Online softmax state of the warp's rows (every lane holds all 16): running max m, sum l.
-  float m[kWarpRows], l[kWarpRows], correction[kWarpRows];
-#pragma unroll
-  for (int r = 0; r < kWarpRows; ++r) m[r] = -INFINITY, l[r] = 0.0f;
-  for (int e = lane; e < kWarpRows * D; e += 32) t.o[e] = 0.0f;
+}
 
-  for (std::ptrdiff_t j0 = 0; j0 <= i_last; j0 += kTile) {
-    // Distances i − j in this (16 × 64) tile lie in [i0 − j0 − 63, i_last − j0] (docs/attention.md).
-    const long long min_distance = i0 - (j0 + kTile - 1), max_distance = i_last - j0;
-    const bool pass2_only = a.two_pass && min_distance >= a.window;
-    const bool both = a.two_pass && !pass2_only && max_distance >= a.window;
-    const std::ptrdiff_t key_offset = j0 * a.kv_ld + std::ptrdiff_t(g) * D;
-    if (pass2_only) tile_scores<D>(q2, a.k2 + key_offset, a.kv_ld, t.s);
-    else tile_scores<D>(q1, a.k1 + key_offset, a.kv_ld, t.s);
-    if (both) tile_scores<D>(q2, a.k2 + key_offset, a.kv_ld, t.s2);
-    __syncwarp();
-    // Row r: select (pass 2 where i − j ≥ w), causal mask (j ≤ i; padding rows i ≥ L see nothing),
-    // then the online update; lane holds columns lane and lane + 32.
+/// Block (x, h): query tile gridDim.x − 1 − x (longest causal rows first) of query head h, 8 warps of
+/// 16 rows; the block sweeps the 64-key tiles j0 = 0, 64, … ≤ its last row, double-buffered in shared
+/// memory (cp.async), loading K1 and/or K2 as the tile's distance range needs them. Each warp keeps
+/// its Q fragments, its online-softmax state and O [16, D] in registers (the m16n8k16 accumulator
+/// layout: lane holds rows lane/4 and lane/4 + 8, columns 2·(lane % 4) + {0, 1} of every 8-column
+/// block); P goes from the score accumulators to A fragments without shared memory.
+template <int D, bool kTwoPass, class Out>
+__global__ void __launch_bounds__(kFlashThreads, 1) flash_kernel(FlashArgs a, Out* __restrict__ out) {
+  extern __shared__ __align__(128) unsigned char shared[];
+  constexpr std::uint32_t kTileBytes = kKeyTile * D * sizeof(Bf16);
+  // Stage s at s·3·kTileBytes: K1, K2, V.
+  const std::uint32_t base = shared_address(shared);
+  const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, group_row = lane / 4, pair = 2 * (lane % 4);
+  const std::ptrdiff_t i0 = (std::ptrdiff_t(gridDim.x) - 1 - blockIdx.x) * kQueryTile;
+  const int h = int(blockIdx.y), g = h / a.group;
+  const std::ptrdiff_t iw = i0 + warp * kWarpRows;  // the warp's first row
+  const long long w = a.window;
+  const int window = int(w < INT_MAX ? w : INT_MAX);  // INT_MAX: beyond every distance
+
+  // Q fragments straight from global memory (once): register r of step kk holds row
+  // iw + lane/4 + 8·(r mod 2), channels 16kk + 2·(lane mod 4) + 8·(r / 2) + {0, 1}.
+  std::uint32_t q1[D / 16][4], q2[D / 16][4];
 #pragma unroll
-    for (int r = 0; r < kWarpRows; ++r) {
-      const std::ptrdiff_t i = i0 + r;
-      float x[2], p[2];
+  for (int kk = 0; kk < D / 16; ++kk)
 #pragma unroll
-      for (int side = 0; side < 2; ++side) {
-        const int c = lane + 32 * side;
-        const std::ptrdiff_t j = j0 + c;
-        const float s = both && i - j >= a.window ? t.s2[r * kTile + c] : t.s[r * kTile + c];
-        x[side] = j <= i && i < a.length ? s : -INFINITY;
-      }
-      const float m_new = fmaxf(m[r], warp_max(fmaxf(x[0], x[1])));
+    for (int r = 0; r < 4; ++r) {
+      const std::ptrdiff_t at = (iw + group_row + 8 * (r % 2)) * a.q_ld + h * D + 16 * kk + pair + 8 * (r / 2);
+      q1[kk][r] = *reinterpret_cast<const std::uint32_t*>(a.q1 + at);
+      q2[kk][r] = kTwoPass ? *reinterpret_cast<const std::uint32_t*>(a.q2 + at) : 0u;
+    }
+  float o[D / 8][4];
 #pragma unroll
-      for (int side = 0; side < 2; ++side) p[side] = x[side] == -INFINITY ? 0.0f : __expf(x[side] - m_new);
-      correction[r] = m[r] == -INFINITY ? 0.0f : __expf(m[r] - m_new);  // m = −∞: nothing seen yet
-      l[r] = l[r] * correction[r] + warp_sum(p[0] + p[1]);
+  for (int n = 0; n < D / 8; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) o[n][e] = 0.0f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};  // rows lane/4 and lane/4 + 8, log2 units
+
+  // Which products the block's tile at j0 needs: distances i − j span [i0 − j0 − 63, i0 + 127 − j0].
+  const auto near_needed = [&](std::ptrdiff_t j0, std::ptrdiff_t first_row) {
+    return !kTwoPass || first_row - (j0 + kKeyTile - 1) < w;
+  };
+  const auto far_needed = [&](std::ptrdiff_t j0, std::ptrdiff_t last_row) { return kTwoPass && last_row - j0 >= w; };
+  const auto load_stage = [&](std::ptrdiff_t j0, int stage) {
+    const std::uint32_t at = base + std::uint32_t(stage) * 3 * kTileBytes;
+    const std::ptrdiff_t offset = j0 * a.kv_ld + std::ptrdiff_t(g) * D;
+    if (near_needed(j0, i0)) load_tile<D>(at, a.k1 + offset, a.kv_ld);
+    if (far_needed(j0, i0 + kQueryTile - 1)) load_tile<D>(at + kTileBytes, a.k2 + offset, a.kv_ld);
+    load_tile<D>(at + 2 * kTileBytes, a.v + offset, a.kv_ld);
+    asm volatile("cp.async.commit_group;\n" ::);
+  };
+
+  const std::ptrdiff_t tiles = (i0 + kQueryTile + kKeyTile - 1) / kKeyTile;  // key tiles up to the last row
+  load_stage(0, 0);
+  for (std::ptrdiff_t t = 0; t < tiles; ++t) {
+    asm volatile("cp.async.wait_group 0;\n" ::);
+    __syncthreads();  // tile t is in; every warp is done with stage (t + 1) % 2
+    if (t + 1 < tiles) load_stage((t + 1) * kKeyTile, int((t + 1) % 2));
+    const std::ptrdiff_t j0 = t * kKeyTile;
+    if (j0 > iw + kWarpRows - 1) continue;  // above the diagonal for all of this warp's rows
+    const std::uint32_t stage = base + std::uint32_t(t % 2) * 3 * kTileBytes;
+    const bool near = near_needed(j0, iw), far = far_needed(j0, iw + kWarpRows - 1);
+    const bool diagonal = j0 + kKeyTile - 1 > iw;
+
+    // S (log2 units): per element the product its distance i − j selects (pass 2 where i − j ≥ w),
+    // −∞ above the diagonal (i − j < 0). Distances fit an int: L < 2^31.
+    float s[kKeyTile / 8][4];
+    const int distance0 = int(iw - j0) + group_row - pair;  // i − j of the lane's first element
+#pragma unroll
+    for (int n = 0; n < kKeyTile / 16; ++n) {
+      float s1[2][4] = {}, s2[2][4] = {};
+      if (near) score_pair<D>(q1, stage, n, lane, s1);
+      if (kTwoPass && far) score_pair<D>(q2, stage + kTileBytes, n, lane, s2);
+#pragma unroll
+      for (int x = 0; x < 2; ++x)
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const int distance = distance0 + 8 * (e / 2) - e % 2 - 16 * n - 8 * x;
+          const float value = !far ? s1[x][e] : !near ? s2[x][e] : (distance >= window ? s2[x][e] : s1[x][e]);
+          s[2 * n + x][e] = diagonal && distance < 0 ? -INFINITY : value * kLog2e;
+        }
+    }
+    // Online softmax: the tile's row max (over the 4 lanes of a row), rescale, P = 2^{S − m}.
+    float correction[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      float tile_max = -INFINITY;
+#pragma unroll
+      for (int n = 0; n < kKeyTile / 8; ++n) tile_max = fmaxf(tile_max, fmaxf(s[n][2 * r], s[n][2 * r + 1]));
+      tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
+      tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
+      const float m_new = fmaxf(m[r], tile_max);  // finite: key 0 (tile 0) is visible to every row
+      correction[r] = exp2f(m[r] - m_new);        // m = −∞ before tile 0: 0
       m[r] = m_new;
-      t.p[r * kTile + lane] = __float2bfloat16_rn(p[0]);
-      t.p[r * kTile + lane + 32] = __float2bfloat16_rn(p[1]);
+      l[r] *= correction[r];
     }
 #pragma unroll
-    for (int r = 0; r < kWarpRows; ++r)
-      for (int c = lane; c < D; c += 32) t.o[r * D + c] *= correction[r];
-    __syncwarp();
-    // O += P·V: P [16, 64] from shared memory, V [64, D] row-major from global memory.
-    QFragment pf[kTile / 16];
+    for (int n = 0; n < kKeyTile / 8; ++n)
 #pragma unroll
-    for (int kk = 0; kk < kTile / 16; ++kk) wmma::load_matrix_sync(pf[kk], t.p + 16 * kk, kTile);
-#pragma unroll
-    for (int n = 0; n < D / 16; ++n) {
-      wmma::fragment<wmma::accumulator, 16, 16, 16, float> o;
-      wmma::load_matrix_sync(o, t.o + 16 * n, D, wmma::mem_row_major);
-#pragma unroll
-      for (int kk = 0; kk < kTile / 16; ++kk) {
-        wmma::fragment<wmma::matrix_b, 16, 16, 16, Bf16, wmma::row_major> vf;
-        wmma::load_matrix_sync(vf, a.v + (j0 + 16 * kk) * a.kv_ld + std::ptrdiff_t(g) * D + 16 * n, unsigned(a.kv_ld));
-        wmma::mma_sync(o, pf[kk], vf, o);
+      for (int e = 0; e < 4; ++e) {
+        s[n][e] = exp2f(s[n][e] - m[e / 2]);
+        l[e / 2] += s[n][e];  // this lane's share of the row sum; the 4 lanes are added at the end
       }
-      wmma::store_matrix_sync(t.o + 16 * n, o, D, wmma::mem_row_major);
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) o[n][e] *= correction[e / 2];
+    // O += P·V: P's accumulators of key blocks 2kk, 2kk + 1 are the A fragment of key step kk.
+    const std::uint32_t values = stage + 2 * kTileBytes;
+    const int matrix = lane / 8;
+#pragma unroll
+    for (int kk = 0; kk < kKeyTile / 16; ++kk) {
+      const std::uint32_t p[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
+                                  pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
+                                  pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+      const int row = 16 * kk + lane % 8 + 8 * (matrix % 2);
+#pragma unroll
+      for (int n = 0; n < D / 16; ++n) {
+        std::uint32_t b[4];  // {b0, b1} of channel block 2n, then of 2n + 1
+        load_matrices<true>(b, values + tile_offset<D>(row, 2 * n + matrix / 2));
+        mma(o[2 * n], p, b[0], b[1]);
+        mma(o[2 * n + 1], p, b[2], b[3]);
+      }
     }
-    __syncwarp();
   }
 #pragma unroll
-  for (int r = 0; r < kWarpRows; ++r) {
-    const std::ptrdiff_t i = i0 + r;
-    if (i < a.length) {
-      const float inverse = 1.0f / l[r];  // l ≥ 1: key 0 is visible to every row
-      for (int c = lane; c < D; c += 32) from_f(t.o[r * D + c] * inverse, out + i * a.out_stride + std::ptrdiff_t(h) * D + c);
+  for (int r = 0; r < 2; ++r) {
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+    const std::ptrdiff_t i = iw + group_row + 8 * r;
+    if (i >= a.length) continue;
+    const float inverse = 1.0f / l[r];  // l ≥ 1: the row's max element contributes 2^0
+    Out* row_out = out + i * a.out_stride + std::ptrdiff_t(h) * D + pair;
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n) {
+      from_f(o[n][2 * r] * inverse, row_out + 8 * n);
+      from_f(o[n][2 * r + 1] * inverse, row_out + 8 * n + 1);
     }
   }
 }
 
 template <int D, class Out>
 void launch_flash(cudaStream_t stream, const FlashArgs& a, std::ptrdiff_t tiles, int q_heads, Out* out) {
-  constexpr int bytes = int(sizeof(WarpTiles<D>)) * (kFlashThreads / 32);
-  check(cudaFuncSetAttribute(flash_kernel<D, Out>, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes),
-        "cudaFuncSetAttribute");
-  flash_kernel<D, Out><<<dim3(unsigned(tiles), unsigned(q_heads)), kFlashThreads, bytes, stream>>>(a, out);
+  constexpr int bytes = 2 * 3 * kKeyTile * D * int(sizeof(Bf16));
+  const auto launch = [&](auto kernel) {
+    check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes), "cudaFuncSetAttribute");
+    kernel<<<dim3(unsigned(tiles), unsigned(q_heads)), kFlashThreads, bytes, stream>>>(a, out);
+  };
+  if (a.two_pass) launch(flash_kernel<D, true, Out>);
+  else launch(flash_kernel<D, false, Out>);
 }
 
 // ---------------------------------------------------------------------------------------------------
@@ -406,7 +496,7 @@ std::ptrdiff_t attention_prefill(void* stream_ptr, void* report_handle, InputTyp
   auto stream = static_cast<cudaStream_t>(stream_ptr);
   const Report report = arm_report(report_handle);
   const int d = shape.head_dim, pairs = shape.rotary_dim / 2;
-  const std::ptrdiff_t tiles = (length + kTile - 1) / kTile, padded = tiles * kTile;
+  const std::ptrdiff_t tiles = (length + kQueryTile - 1) / kQueryTile, padded = tiles * kQueryTile;
   const std::ptrdiff_t q_ld = std::ptrdiff_t(shape.q_heads) * d, kv_ld = std::ptrdiff_t(shape.kv_heads) * d;
   const std::size_t q_bytes = std::size_t(padded * q_ld) * sizeof(Bf16), kv_bytes = std::size_t(padded * kv_ld) * sizeof(Bf16);
   const std::size_t second = shape.two_pass ? 1 : 0;
