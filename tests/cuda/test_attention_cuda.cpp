@@ -1,6 +1,6 @@
 // CPU ↔ CUDA comparison of the fused attention (issue 8; docs/attention.md, "CUDA"): prefill for RoPE,
 // ReRoPE (w < L and w ≥ L) and Leaky k = 2 with GQA (8 query heads over 2 kv heads), d = 64 (partial
-// rotary, 32 channels) and 128, L ∈ {1, 63, 64, 65, 300, 1024}, with and without log-n†, both layouts,
+// rotary, 32 channels) and 128, L ∈ {1, 63, 64, 65, 128, 129, 300, 1024}, with and without log-n†, both layouts,
 // bfloat16-representable inputs stored as float32 and as bfloat16; decode after appends against the
 // CPU cache; bad input on a CUDA context. Prints the max abs error of every case; skips without a device.
 //
@@ -146,7 +146,7 @@ TEST(CudaAttention, PrefillMatchesTheCpuBackend) {
   if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or CUDA not compiled in)";
   std::uint64_t seed = 80;
   int cases = 0;
-  for (const Index length : {Index(1), Index(63), Index(64), Index(65), Index(300), Index(1024)}) {
+  for (const Index length : {Index(1), Index(63), Index(64), Index(65), Index(128), Index(129), Index(300), Index(1024)}) {
     const Index w = std::max<Index>(1, length / 3);  // tiles wholly inside, wholly outside and across the band
     for (const auto& scheme : {PositionScheme::rope(), PositionScheme::rerope(w), PositionScheme::rerope(2 * length),
                                PositionScheme::leaky(w, 2)})
@@ -157,7 +157,7 @@ TEST(CudaAttention, PrefillMatchesTheCpuBackend) {
           ++cases;
         }
   }
-  EXPECT_EQ(cases, 6 * 4 * 2 * 2);
+  EXPECT_EQ(cases, 8 * 4 * 2 * 2);
 }
 
 /// Decode: a CPU and a CUDA cache fed the same appends (one multi-row, growth past capacity 16 and the
