@@ -257,13 +257,21 @@ __device__ void block_scan2(double v0, double v1, double& e0, double& e1, double
   e1 = e0 + v0;
 }
 
-/// f(x, i) for every token of a row, VEC tokens per load.
+/// f(x, i) for every token of a row, each thread's in ascending i, VEC tokens per load and up to 16
+/// tokens' loads in flight per thread (one load at a time leaves the block waiting on L2 latency).
 template <class In, int VEC, class F> __device__ void for_each_token(const In* z, std::ptrdiff_t n, F&& f) {
-  float x[VEC];
-  for (std::ptrdiff_t i = std::ptrdiff_t(threadIdx.x) * VEC; i < n; i += std::ptrdiff_t(blockDim.x) * VEC) {
-    Loader<In, VEC>::load(z, i, x);
+  constexpr int kTokenLoads = VEC == 1 ? 4 : 16 / VEC;
+  const std::ptrdiff_t step = std::ptrdiff_t(blockDim.x) * VEC;
+  for (std::ptrdiff_t base = std::ptrdiff_t(threadIdx.x) * VEC; base < n; base += step * kTokenLoads) {
+    float x[kTokenLoads][VEC];
 #pragma unroll
-    for (int k = 0; k < VEC; ++k) f(x[k], i + k);
+    for (int u = 0; u < kTokenLoads; ++u)
+      if (base + u * step < n) Loader<In, VEC>::load(z, base + u * step, x[u]);
+#pragma unroll
+    for (int u = 0; u < kTokenLoads; ++u)
+      if (base + u * step < n)
+#pragma unroll
+        for (int k = 0; k < VEC; ++k) f(x[u][k], base + u * step + k);
   }
 }
 
