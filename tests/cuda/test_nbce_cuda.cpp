@@ -1,7 +1,8 @@
 // CPU ↔ CUDA comparison of the batched NBCE step: the same selections, nuclei (the −inf pattern of
 // the merged row) and, within float32 rounding, entropies and log-probs, over several steps, for
 // every truncation and pooling, float32 and bfloat16, including rows whose crossing bin overflows
-// the shared buffer (ties). Skips without a CUDA device.
+// the shared buffer (ties), pools listing rows over several warps, and steps after one that reported
+// an invalid row. Skips without a CUDA device.
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/nbce_batch.hpp>
 
@@ -35,7 +36,10 @@ double boundary_distance(const float* z, Index vocab, Index t, double top_p) {
   return std::abs(before / sum - top_p);
 }
 
-template <class In> void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, Index rows, Index vocab, bool ties) {
+/// bad_row ≥ 0: a first CUDA step with NaN in that row must report it; then both sides reset.
+template <class In>
+void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, Index rows, Index vocab, bool ties,
+             Index bad_row = -1) {
   nbce::Options o;
   o.pooling = pooling;
   o.truncation = truncation;
@@ -45,6 +49,15 @@ template <class In> void compare(nbce::Pooling pooling, nbce::Truncation truncat
   DeviceBuffer<In> zd(batch * rows * vocab);
   DeviceBuffer<float> lpd(batch * vocab), ed(batch * rows);
   DeviceBuffer<std::int32_t> sd(batch);
+  if (bad_row >= 0) {  // the kernels count a reported row towards its sequence's pool all the same
+    RowMatrixX<float> z = logits(batch * rows, vocab, 7, ties);
+    z(bad_row, 0) = std::nanf("");
+    const std::vector<In> host = probspace::testing::stored_as<In>(z);
+    zd.copy_from_host(host.data(), batch * rows * vocab);
+    EXPECT_INVALID_ARGUMENT(on_gpu.step<In>(zd.rows(batch * rows, vocab), lpd.rows(batch, vocab), sd.data(), ed.data()),
+                            "logits[" + std::to_string(bad_row) + "]");
+    on_gpu.reset();
+  }
   double worst_lp = 0, worst_h = 0;
   Index pattern_differs = 0, boundary_flips = 0;
   for (int t = 0; t < 3; ++t) {
@@ -82,12 +95,12 @@ template <class In> void compare(nbce::Pooling pooling, nbce::Truncation truncat
       if (b != -kInf) worst_lp = std::max(worst_lp, double(std::abs(a - b)));
     }
   }
-  std::printf("  %-11s %-8s k/p %-6g %-9s [%ld x %ld, %ld]%s  max abs log-prob %.2e, entropy %.2e, support differs %ld (+%ld at the boundary)\n",
+  std::printf("  %-11s %-8s k/p %-6g %-9s [%ld x %ld, %ld]%s%s  max abs log-prob %.2e, entropy %.2e, support differs %ld (+%ld at the boundary)\n",
               pooling == nbce::Pooling::MinEntropy ? "min-entropy" : pooling == nbce::Pooling::Average ? "average"
                                                    : pooling == nbce::Pooling::Max ? "max" : "soft",
               truncation.kind == nbce::Truncation::Kind::None ? "none" : truncation.kind == nbce::Truncation::Kind::TopP ? "top-p" : "top-k",
               truncation.kind == nbce::Truncation::Kind::TopK ? double(truncation.top_k) : truncation.top_p,
-              std::is_same_v<In, float> ? "float32" : "bfloat16", long(batch), long(rows), long(vocab), ties ? " ties" : "",
+              std::is_same_v<In, float> ? "float32" : "bfloat16", long(batch), long(rows), long(vocab), ties ? " ties" : "", bad_row >= 0 ? " after a bad row" : "",
               worst_lp, worst_h, long(pattern_differs), long(boundary_flips));
   EXPECT_EQ(pattern_differs, 0);
   EXPECT_LT(worst_lp, 2e-4);  // log-probs up to ~30 in magnitude, float32 sums in another order
@@ -109,6 +122,10 @@ TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
   compare<float>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);  // 0.9·32000 would tie
   compare<float>(Pooling::Average, Truncation::TopK(5000), 3, 4, 32000, true);
   compare<float>(Pooling::MinEntropy, Truncation::TopP(0.95), 2, 3, 4097, false);  // not a multiple of 8
+  for (const auto pooling : {Pooling::Average, Pooling::SoftEntropy, Pooling::Max})  // 69 context rows: 3 warps
+    for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95)}) compare<float>(pooling, truncation, 2, 70, 3000, false);
+  for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95), Truncation::TopK(50)})
+    compare<float>(Pooling::MinEntropy, truncation, 2, 3, 1000, false, 4);
 }
 
 TEST(CudaNbce, InvalidRowsAreReportedByBatchIndex) {

@@ -1,13 +1,15 @@
 // The batched NBCE step (spec nbce.md §8) in four kernels:
 //  1. partial_kernel  [rows × chunks]: the one DRAM pass — per chunk the online (max, Σe, Σe·(z−max))
-//     with the input check (e = exp(z − max)).
-//  2. finalise_kernel (no truncation) or nucleus_kernel (top-p / top-k, one block per row, the row
-//     re-read from L2): LSE, the nucleus (cut, last tie, size) and the partial entropy (§3, §5).
-//     Top-p/top-k by selection: a histogram of the mass over d = max − z in bins of 1/64 finds the
-//     crossing bin; only its tokens are sorted (a radix refinement on (value, index) keys first if
-//     they exceed the shared buffer).
-//  3. merge_kernel    [batch × chunks]: the min-entropy selection with η hysteresis (§6) or the
-//     pooling weights, the pooled row merged with row 0 (§2, §4) and its online (max, Σ).
+//     with the input check (e = exp(z − max)). The chunk count fills whole waves of resident blocks.
+//  2. finalise_kernel (no truncation; one block per sequence) or nucleus_kernel (top-p / top-k, one
+//     block per row, the row re-read from L2): LSE, the nucleus (cut, last tie, size) and the partial
+//     entropy (§3, §5). Top-p/top-k by selection: a histogram of the mass over d = max − z in bins of
+//     1/64 finds the crossing bin; only its tokens are sorted (a radix refinement on (value, index)
+//     keys first if they exceed the shared buffer). Then, once per sequence (nucleus_kernel: the
+//     block finishing its sequence's last row), the min-entropy selection with η hysteresis (§6) or
+//     the pooling weights (§2) as the list of rows of nonzero weight.
+//  3. merge_kernel    [batch × chunks]: the listed rows pooled and merged with row 0 (§2, §4) and
+//     the merged row's online (max, Σ); min-entropy pooling reads two rows.
 //  4. normalise_kernel [batch × chunks]: log_softmax of the merged row in place.
 // The nucleus semantics are nbce::Nucleus's: kept iff z > cut, or z == cut and t ≤ last_tie.
 #include "backend.hpp"
@@ -19,13 +21,17 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
+#include <type_traits>
 
 namespace probspace::inference::cuda_backend {
 namespace {
 
 constexpr int kPartialThreads = 512;
+constexpr int kFinaliseThreads = 256;
 constexpr int kNucleusThreads = 1024;
 constexpr int kMergeThreads = 512;
+constexpr int kMergeBlocksPerSm = 2;
 constexpr int kBins = 2048;             // histogram bins (11-bit radix digits in the refinement)
 constexpr float kBinsPerNat = 64.0f;    // level-1 bin width 1/64 in d = max z − z
 constexpr int kCandidates = 2048;       // crossing-bin tokens sorted in shared memory
@@ -44,13 +50,32 @@ struct RowStat {
   int last_tie, size;
 };
 
+/// A pooled row and its weight (§2; 1 for min-entropy and max pooling).
+struct PoolEntry {
+  std::int32_t row;
+  float weight;
+};
+/// Each sequence's pooled rows: those of nonzero weight in ascending order (max pooling: 1 … n).
+struct Pools {
+  int rows;                // n + 1 per sequence
+  PoolEntry* entries;      // [batch × rows], count[b] in use
+  std::int32_t* count;     // [batch]
+  std::int32_t* selected;  // [batch] (the caller's): k* of min-entropy pooling, else −1
+  std::int32_t* previous;  // [batch]: the last selection, −1 for none
+  unsigned* done;          // [batch]: rows of the step finished (nucleus_kernel), 0 between steps
+};
+
 struct Workspace {
   std::ptrdiff_t batch, rows_per_sequence, vocab;
-  int row_chunks, merge_chunks;
-  Partial* partials;       // [rows × row_chunks]
+  int row_chunks[4];  // per partial_kernel instance (input_instance)
+  int merge_chunks;
+  Partial* partials;       // [rows × max row_chunks]
   RowStat* stats;          // [rows]
   float2* merge_partials;  // [batch × merge_chunks]: (max, Σ exp) of the merged row
-  std::int32_t* previous;  // [batch]: the last selection, −1 for none
+  PoolEntry* pool_entries;
+  std::int32_t* pool_count;
+  std::int32_t* previous;
+  unsigned* done;
 };
 
 __device__ __forceinline__ void merge_state(float& m, float& s, float& a, float m2, float s2, float a2) {
@@ -136,16 +161,72 @@ __device__ Partial combine(const Partial* p, int chunks) {
   return r;
 }
 
-/// No truncation: H = log S − A/S from the partials (as the CPU's exp pass); one thread per row.
-__global__ void finalise_kernel(const Partial* __restrict__ partials, int chunks, std::ptrdiff_t rows, RowStat* stats,
-                                float* entropies, Report report) {
-  const std::ptrdiff_t row = std::ptrdiff_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (row >= rows) return;
-  const Partial p = combine(partials + row * chunks, chunks);
-  if (p.bad || p.finite == 0) report_index(report, row);
-  const float entropy = __logf(p.s) - p.a / p.s;
-  stats[row] = {p.m + __logf(p.s), -INFINITY, entropy, -1, p.finite};
-  entropies[row] = entropy;
+/// Sequence b's pool from its rows' statistics (written in this step, read past L1), by the whole
+/// block: the min-entropy selection (§6: argmin of H_r − η·[r = k_prev], ties to the lowest index) or
+/// the linear pooling weights (§2), listed in row order by warp 0.
+__device__ void select_pool(const RowStat* st, std::ptrdiff_t b, const NbceParams& params, const Pools& pools) {
+  __shared__ double scratch[32];
+  const int rows = pools.rows, first = params.select_row0 ? 0 : 1;
+  const auto entropy = [&](int r) { return double(__ldcg(&st[r].entropy)); };
+  int k = -1;
+  double low[1] = {INFINITY}, sum[1] = {0};
+  if (params.pooling == NbceParams::MinEntropy) {
+    const int previous = pools.previous[b];  // read by every thread before the reduction's barriers
+    unsigned long long best[1] = {~0ull};
+    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x) {
+      const float h = float(entropy(r) - (r == previous ? params.eta : 0.0));
+      const std::uint32_t u = __float_as_uint(h), ascending = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+      best[0] = min(best[0], (static_cast<unsigned long long>(ascending) << 32) | unsigned(r));
+    }
+    block_reduce(best, reinterpret_cast<unsigned long long*>(scratch), Min{});
+    k = int(best[0] & 0xffffffffu);
+  } else if (params.pooling == NbceParams::SoftEntropy) {  // w = softmax(−H/T_H), max-shifted
+    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x) low[0] = fmin(low[0], entropy(r));
+    block_reduce(low, scratch, Min{});
+    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x)
+      sum[0] += exp(-(entropy(r) - low[0]) / params.soft_temperature);
+    block_reduce(sum, scratch, Sum{});
+  }
+  if (threadIdx.x >= 32) return;
+  const auto weight = [&](int r) {
+    switch (params.pooling) {
+    case NbceParams::MinEntropy: return r == k ? 1.0f : 0.0f;
+    case NbceParams::Average: return r >= 1 ? float(1.0 / double(rows - 1)) : 0.0f;
+    case NbceParams::SoftEntropy:
+      return r >= first ? float(exp(-(entropy(r) - low[0]) / params.soft_temperature) / sum[0]) : 0.0f;
+    case NbceParams::Max: break;
+    }
+    return r >= 1 ? 1.0f : 0.0f;  // max pooling: every context row, unweighted
+  };
+  PoolEntry* entries = pools.entries + b * rows;
+  const unsigned lane = threadIdx.x;
+  int n = 0;
+  for (int base = 0; base < rows; base += 32) {
+    const int r = base + int(lane);
+    const float w = r < rows ? weight(r) : 0.0f;
+    const unsigned listed = __ballot_sync(~0u, w != 0.0f);
+    if (w != 0.0f) entries[n + __popc(listed & ((1u << lane) - 1))] = {r, w};
+    n += __popc(listed);
+  }
+  if (lane == 0) pools.count[b] = n, pools.selected[b] = k, pools.previous[b] = k;
+}
+
+/// No truncation: H = log S − A/S from the partials (as the CPU's exp pass), then the pool; one block
+/// per sequence.
+__global__ void __launch_bounds__(kFinaliseThreads)
+finalise_kernel(const Partial* __restrict__ partials, int chunks, RowStat* stats, float* entropies, Report report,
+                NbceParams params, Pools pools) {
+  const std::ptrdiff_t b = blockIdx.x;
+  for (int r = threadIdx.x; r < pools.rows; r += kFinaliseThreads) {
+    const std::ptrdiff_t row = b * pools.rows + r;
+    const Partial p = combine(partials + row * chunks, chunks);
+    if (p.bad || p.finite == 0) report_index(report, row);
+    const float entropy = __logf(p.s) - p.a / p.s;
+    stats[row] = {p.m + __logf(p.s), -INFINITY, entropy, -1, p.finite};
+    entropies[row] = entropy;
+  }
+  __syncthreads();
+  select_pool(stats + b * pools.rows, b, params, pools);
 }
 
 /// Sort keys: ascending key = descending value, then ascending index (the order §3's ties take).
@@ -176,20 +257,29 @@ __device__ void block_scan2(double v0, double v1, double& e0, double& e1, double
   e1 = e0 + v0;
 }
 
-/// f(x, i) for every token of a row, VEC tokens per load.
+/// f(x, i) for every token of a row, each thread's in ascending i, VEC tokens per load and up to 16
+/// tokens' loads in flight per thread (one load at a time leaves the block waiting on L2 latency).
 template <class In, int VEC, class F> __device__ void for_each_token(const In* z, std::ptrdiff_t n, F&& f) {
-  float x[VEC];
-  for (std::ptrdiff_t i = std::ptrdiff_t(threadIdx.x) * VEC; i < n; i += std::ptrdiff_t(blockDim.x) * VEC) {
-    Loader<In, VEC>::load(z, i, x);
+  constexpr int kTokenLoads = VEC == 1 ? 4 : 16 / VEC;
+  const std::ptrdiff_t step = std::ptrdiff_t(blockDim.x) * VEC;
+  for (std::ptrdiff_t base = std::ptrdiff_t(threadIdx.x) * VEC; base < n; base += step * kTokenLoads) {
+    float x[kTokenLoads][VEC];
 #pragma unroll
-    for (int k = 0; k < VEC; ++k) f(x[k], i + k);
+    for (int u = 0; u < kTokenLoads; ++u)
+      if (base + u * step < n) Loader<In, VEC>::load(z, base + u * step, x[u]);
+#pragma unroll
+    for (int u = 0; u < kTokenLoads; ++u)
+      if (base + u * step < n)
+#pragma unroll
+        for (int k = 0; k < VEC; ++k) f(x[u][k], base + u * step + k);
   }
 }
 
+/// One row's LSE, nucleus and partial entropy (the row of blockIdx.x), by the whole block.
 template <class In, int VEC>
-__global__ void __launch_bounds__(kNucleusThreads)
-nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, const Partial* __restrict__ partials,
-               int chunks, bool top_k, double target, RowStat* stats, float* entropies, Report report) {
+__device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab,
+                            const Partial* __restrict__ partials, int chunks, bool top_k, double target, RowStat* stats,
+                            float* entropies, Report report) {
   // Bin weights in fixed point (kFixedBits fractional bits) as two native 32-bit shared atomics: the
   // high part and the low kLowBits; integer sums are exact and independent of the order.
   __shared__ unsigned hist_high[kBins], hist_low[kBins];
@@ -386,67 +476,46 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
   }
 }
 
-/// The selection (§6) or the linear pooling weights (§2) of one sequence into w[rows] (shared), by
-/// the whole block; returns k* for MinEntropy, else −1.
-__device__ int pooling_weights(const RowStat* st, int rows, const NbceParams& params, int previous, float* w,
-                               unsigned long long* scratch) {
-  const int first = params.select_row0 ? 0 : 1;
-  for (int r = threadIdx.x; r < rows; r += blockDim.x) w[r] = 0;
-  __syncthreads();
-  switch (params.pooling) {
-  case NbceParams::MinEntropy: {  // argmin of H_r − η·[r = k_prev], ties to the lowest index
-    unsigned long long best[1] = {~0ull};
-    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x) {
-      const float h = float(double(st[r].entropy) - (r == previous ? params.eta : 0.0));
-      const std::uint32_t u = __float_as_uint(h), ascending = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-      best[0] = min(best[0], (static_cast<unsigned long long>(ascending) << 32) | unsigned(r));
-    }
-    block_reduce(best, scratch, Min{});
-    const int k = int(best[0] & 0xffffffffu);
-    if (threadIdx.x == 0) w[k] = 1;
-    __syncthreads();
-    return k;
-  }
-  case NbceParams::Average:
-    for (int r = 1 + int(threadIdx.x); r < rows; r += blockDim.x) w[r] = float(1.0 / double(rows - 1));
-    break;
-  case NbceParams::SoftEntropy: {  // w = softmax(−H/T_H), max-shifted
-    double low[1] = {INFINITY}, sum[1] = {0};
-    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x) low[0] = fmin(low[0], double(st[r].entropy));
-    block_reduce(low, reinterpret_cast<double*>(scratch), Min{});
-    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x)
-      sum[0] += exp(-(double(st[r].entropy) - low[0]) / params.soft_temperature);
-    block_reduce(sum, reinterpret_cast<double*>(scratch), Sum{});
-    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x)
-      w[r] = float(exp(-(double(st[r].entropy) - low[0]) / params.soft_temperature) / sum[0]);
-    break;
-  }
-  case NbceParams::Max: break;
+/// nucleus_row, then the pool of the sequence by the block that finishes its last row (its statistics
+/// published by a fence before the count, as in the CUDA programming guide's threadfence example).
+template <class In, int VEC>
+__global__ void __launch_bounds__(kNucleusThreads)
+nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, const Partial* __restrict__ partials,
+               int chunks, bool top_k, double target, RowStat* stats, float* entropies, Report report, NbceParams params,
+               Pools pools) {
+  nucleus_row<In, VEC>(z, stride, vocab, partials, chunks, top_k, target, stats, entropies, report);
+  __shared__ bool last;
+  const std::ptrdiff_t b = blockIdx.x / unsigned(pools.rows);
+  if (threadIdx.x == 0) {  // thread 0 wrote the row's statistics (or reported the row)
+    __threadfence();
+    last = atomicAdd(&pools.done[b], 1u) == unsigned(pools.rows - 1);
   }
   __syncthreads();
-  return -1;
+  if (!last) return;
+  __threadfence();
+  select_pool(stats + b * pools.rows, b, params, pools);
+  if (threadIdx.x == 0) pools.done[b] = 0;
 }
 
 template <class In, int VEC>
-__global__ void __launch_bounds__(kMergeThreads)
+__global__ void __launch_bounds__(kMergeThreads, kMergeBlocksPerSm)  // (without the minimum, ptxas spills)
 merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, int rows,
-             const RowStat* __restrict__ stats, NbceParams params, const std::int32_t* __restrict__ previous,
-             std::int32_t* selected, float* out, std::ptrdiff_t out_stride, float2* merge_partials) {
-  extern __shared__ float shared_weights[];
+             const RowStat* __restrict__ stats, NbceParams params, const PoolEntry* __restrict__ pool_entries,
+             const std::int32_t* __restrict__ pool_count, float* out, std::ptrdiff_t out_stride, float2* merge_partials) {
   __shared__ float shared_m[32], shared_s[32];
   const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   const RowStat* st = stats + b * rows;
-  __shared__ unsigned long long scratch[32];
-  const int k = pooling_weights(st, rows, params, previous[b], shared_weights, scratch);  // alike in every block
-  if (blockIdx.y == 0 && threadIdx.x == 0) selected[b] = k;
+  const PoolEntry* pool = pool_entries + b * rows;
+  const int pooled_rows = pool_count[b];
   const In* zb = z + b * rows * stride;
   float* outb = out + b * out_stride;
   const float beta = float(params.beta), threshold = float(params.finite_threshold);
   const bool max_pooling = params.pooling == NbceParams::Max;
   float m = -INFINITY, s = 0;
-  float x[VEC], l0[VEC], pooled[VEC];
+  float l0[VEC], pooled[VEC];
   const auto truncated = [&](int r, std::ptrdiff_t i, float (&l)[VEC]) {
+    float x[VEC];
     Loader<In, VEC>::load(zb + r * stride, i, x);
     const RowStat sr = st[r];
 #pragma unroll
@@ -457,13 +526,12 @@ merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voc
     float l[VEC];
 #pragma unroll
     for (int k = 0; k < VEC; ++k) pooled[k] = max_pooling ? -INFINITY : 0.0f;
-    for (int r = max_pooling ? 1 : 0; r < rows; ++r) {
-      const float w = shared_weights[r];
-      if (!max_pooling && w == 0.0f) continue;
-      truncated(r, i, l);
+    for (int j = 0; j < pooled_rows; ++j) {
+      const PoolEntry e = pool[j];
+      truncated(e.row, i, l);
 #pragma unroll
       for (int k = 0; k < VEC; ++k)  // −inf arithmetic of §3: intersection for sums, union for max
-        pooled[k] = max_pooling ? fmaxf(pooled[k], l[k]) : (l[k] > -INFINITY ? pooled[k] + w * l[k] : -INFINITY);
+        pooled[k] = max_pooling ? fmaxf(pooled[k], l[k]) : (l[k] > -INFINITY ? pooled[k] + e.weight * l[k] : -INFINITY);
     }
     truncated(0, i, l0);
     float y[VEC];
@@ -481,9 +549,12 @@ merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voc
   if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = make_float2(m, s);
 }
 
+/// log_softmax of the merged row from its chunks' (max, Σ); W floats per access (16 bytes when the
+/// rows allow).
+template <int W>
 __global__ void __launch_bounds__(kMergeThreads)
 normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::ptrdiff_t out_stride,
-                 const float2* __restrict__ merge_partials, const std::int32_t* selected, std::int32_t* previous) {
+                 const float2* __restrict__ merge_partials) {
   const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   __shared__ float shared_m[32], shared_s[32];
@@ -495,9 +566,13 @@ normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::pt
   block_merge_softmax(m, s, shared_m, shared_s);
   const float lse = m + __logf(s);
   float* outb = out + b * out_stride;
-  for (std::ptrdiff_t i = begin + threadIdx.x; i < end; i += kMergeThreads)
-    outb[i] = m == -INFINITY ? -INFINITY : outb[i] - lse;  // an empty pooled support stays −inf
-  if (blockIdx.y == 0 && threadIdx.x == 0) previous[b] = selected[b];
+  for (std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * W; i < end; i += kMergeThreads * W) {
+    float y[W];
+    Loader<float, W>::load(outb, i, y);
+#pragma unroll
+    for (int k = 0; k < W; ++k) y[k] = m == -INFINITY ? -INFINITY : y[k] - lse;  // an empty pooled support stays −inf
+    store<W>(outb, i, y);
+  }
 }
 
 int multiprocessors() {
@@ -512,27 +587,62 @@ std::ptrdiff_t chunk_length(std::ptrdiff_t vocab, int chunks) {
   const std::ptrdiff_t c = (vocab + chunks - 1) / chunks;
   return (c + 7) / 8 * 8;
 }
+/// The number of chunks of that length.
+int chunk_count(std::ptrdiff_t vocab, int chunks) {
+  const std::ptrdiff_t length = chunk_length(vocab, chunks);
+  return int((vocab + length - 1) / length);
+}
+
+/// partial_kernel's instances: float32 or bfloat16, scalar or 16-byte loads.
+template <class In, int VEC> constexpr int input_instance = (std::is_same_v<In, float> ? 0 : 2) + (VEC > 1 ? 1 : 0);
+constexpr int kMaxRowChunks = 64;
+
+/// Chunks per row for partial_kernel<In, VEC> over `rows` rows: the fewest (≤ max_chunks) whose grid
+/// fills its last wave of resident blocks to 95 %, else the fullest last wave (a part-filled last
+/// wave leaves SMs without loads in flight).
+template <class In, int VEC> int row_chunks(std::ptrdiff_t rows, int max_chunks, int sms) {
+  int per_sm = 0;
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, partial_kernel<In, VEC>, kPartialThreads, 0),
+        "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+  const std::ptrdiff_t slots = std::ptrdiff_t(std::max(per_sm, 1)) * sms;
+  int best = 1;
+  double best_fill = 0;
+  for (int c = 1; c <= max_chunks; ++c) {
+    const std::ptrdiff_t blocks = rows * c, waves = (blocks + slots - 1) / slots;
+    const double fill = double(blocks) / double(waves * slots);
+    if (fill >= 0.95) return c;
+    if (fill > best_fill) best = c, best_fill = fill;
+  }
+  return best;
+}
 
 }  // namespace
 
 void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::ptrdiff_t vocab) {
-  auto* ws = new Workspace{batch, rows_per_sequence, vocab, 1, 1, nullptr, nullptr, nullptr, nullptr};
+  auto* ws = new Workspace{batch, rows_per_sequence, vocab, {1, 1, 1, 1}, 1, nullptr, nullptr, nullptr, nullptr, nullptr,
+                           nullptr, nullptr};
   try {
     const std::ptrdiff_t rows = batch * rows_per_sequence;
-    const std::ptrdiff_t resident = 4 * std::ptrdiff_t(multiprocessors());  // blocks of 512 in flight
-    const auto chunks = [&](std::ptrdiff_t units, std::ptrdiff_t min_chunk) {
-      const std::ptrdiff_t by_blocks = (resident + units - 1) / units, by_size = (vocab + min_chunk - 1) / min_chunk;
-      return int(std::max<std::ptrdiff_t>(1, std::min<std::ptrdiff_t>({by_blocks, by_size, 64})));
-    };
-    ws->row_chunks = chunks(rows, 4096);
-    ws->merge_chunks = chunks(batch, 2048);
-    ws->row_chunks = int((vocab + chunk_length(vocab, ws->row_chunks) - 1) / chunk_length(vocab, ws->row_chunks));
-    ws->merge_chunks = int((vocab + chunk_length(vocab, ws->merge_chunks) - 1) / chunk_length(vocab, ws->merge_chunks));
-    ws->partials = static_cast<Partial*>(allocate(sizeof(Partial) * std::size_t(rows * ws->row_chunks)));
+    const int sms = multiprocessors();
+    // Row chunks of ≥ 4096 tokens; merge chunks of ≥ 2048 (one 16-byte access per thread), enough
+    // to fill the SMs.
+    const int max_row_chunks = int(std::min<std::ptrdiff_t>(kMaxRowChunks, (vocab + 4095) / 4096));
+    ws->row_chunks[input_instance<float, 1>] = chunk_count(vocab, row_chunks<float, 1>(rows, max_row_chunks, sms));
+    ws->row_chunks[input_instance<float, 4>] = chunk_count(vocab, row_chunks<float, 4>(rows, max_row_chunks, sms));
+    ws->row_chunks[input_instance<std::uint16_t, 1>] = chunk_count(vocab, row_chunks<std::uint16_t, 1>(rows, max_row_chunks, sms));
+    ws->row_chunks[input_instance<std::uint16_t, 8>] = chunk_count(vocab, row_chunks<std::uint16_t, 8>(rows, max_row_chunks, sms));
+    const std::ptrdiff_t merge_by_blocks = (kMergeBlocksPerSm * std::ptrdiff_t(sms) + batch - 1) / batch;
+    ws->merge_chunks = chunk_count(vocab, int(std::max<std::ptrdiff_t>(1, std::min(merge_by_blocks, (vocab + 2047) / 2048))));
+    const int most_row_chunks = *std::max_element(std::begin(ws->row_chunks), std::end(ws->row_chunks));
+    ws->partials = static_cast<Partial*>(allocate(sizeof(Partial) * std::size_t(rows * most_row_chunks)));
     ws->stats = static_cast<RowStat*>(allocate(sizeof(RowStat) * std::size_t(rows)));
     ws->merge_partials = static_cast<float2*>(allocate(sizeof(float2) * std::size_t(batch * ws->merge_chunks)));
+    ws->pool_entries = static_cast<PoolEntry*>(allocate(sizeof(PoolEntry) * std::size_t(rows)));
+    ws->pool_count = static_cast<std::int32_t*>(allocate(sizeof(std::int32_t) * std::size_t(batch)));
     ws->previous = static_cast<std::int32_t*>(allocate(sizeof(std::int32_t) * std::size_t(batch)));
+    ws->done = static_cast<unsigned*>(allocate(sizeof(unsigned) * std::size_t(batch)));
     check(cudaMemset(ws->previous, 0xff, sizeof(std::int32_t) * std::size_t(batch)), "cudaMemset");
+    check(cudaMemset(ws->done, 0, sizeof(unsigned) * std::size_t(batch)), "cudaMemset");
   } catch (...) {
     nbce_destroy(ws);
     throw;
@@ -542,7 +652,9 @@ void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::p
 
 void nbce_destroy(void* workspace) noexcept {
   auto* ws = static_cast<Workspace*>(workspace);
-  for (void* p : {static_cast<void*>(ws->partials), static_cast<void*>(ws->stats), static_cast<void*>(ws->merge_partials), static_cast<void*>(ws->previous)})
+  for (void* p : {static_cast<void*>(ws->partials), static_cast<void*>(ws->stats), static_cast<void*>(ws->merge_partials),
+                  static_cast<void*>(ws->pool_entries), static_cast<void*>(ws->pool_count), static_cast<void*>(ws->previous),
+                  static_cast<void*>(ws->done)})
     release(p);
   delete ws;
 }
@@ -560,29 +672,32 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
   auto stream = static_cast<cudaStream_t>(stream_ptr);
   const Report report = arm_report(report_handle);
   const std::ptrdiff_t rows = ws->batch * ws->rows_per_sequence, vocab = ws->vocab;
-  const std::ptrdiff_t row_chunk = chunk_length(vocab, ws->row_chunks), merge_chunk = chunk_length(vocab, ws->merge_chunks);
+  const std::ptrdiff_t merge_chunk = chunk_length(vocab, ws->merge_chunks);
   const bool truncated = params.truncation != NbceParams::None && !(params.truncation == NbceParams::TopP && params.top_p >= 1.0);
+  const Pools pools{int(ws->rows_per_sequence), ws->pool_entries, ws->pool_count, selected, ws->previous, ws->done};
   with_input(type, logits, vocab, logits_stride, log_probs, log_probs_stride, [&](const auto* zt, auto vec) {
     using In = std::decay_t<decltype(*zt)>;
     constexpr int VEC = decltype(vec)::value;
-    partial_kernel<In, VEC><<<dim3(unsigned(rows), unsigned(ws->row_chunks)), kPartialThreads, 0, stream>>>(
-        zt, logits_stride, vocab, row_chunk, ws->partials);
+    const int row_chunks = ws->row_chunks[input_instance<In, VEC>];
+    partial_kernel<In, VEC><<<dim3(unsigned(rows), unsigned(row_chunks)), kPartialThreads, 0, stream>>>(
+        zt, logits_stride, vocab, chunk_length(vocab, row_chunks), ws->partials);
     if (truncated) {
       const double target = params.truncation == NbceParams::TopP ? params.top_p : double(params.top_k);
       nucleus_kernel<In, VEC><<<unsigned(rows), kNucleusThreads, 0, stream>>>(
-          zt, logits_stride, vocab, ws->partials, ws->row_chunks, params.truncation == NbceParams::TopK, target, ws->stats,
-          entropies, report);
+          zt, logits_stride, vocab, ws->partials, row_chunks, params.truncation == NbceParams::TopK, target, ws->stats,
+          entropies, report, params, pools);
     } else {
-      finalise_kernel<<<unsigned((rows + 127) / 128), 128, 0, stream>>>(ws->partials, ws->row_chunks, rows, ws->stats,
-                                                                         entropies, report);
+      finalise_kernel<<<unsigned(ws->batch), kFinaliseThreads, 0, stream>>>(ws->partials, row_chunks, ws->stats, entropies,
+                                                                           report, params, pools);
     }
-    merge_kernel<In, VEC><<<dim3(unsigned(ws->batch), unsigned(ws->merge_chunks)), kMergeThreads,
-                            sizeof(float) * std::size_t(ws->rows_per_sequence), stream>>>(
-        zt, logits_stride, vocab, merge_chunk, int(ws->rows_per_sequence), ws->stats, params, ws->previous, selected,
-        log_probs, log_probs_stride, ws->merge_partials);
+    const dim3 merge_grid(unsigned(ws->batch), unsigned(ws->merge_chunks));
+    merge_kernel<In, VEC><<<merge_grid, kMergeThreads, 0, stream>>>(zt, logits_stride, vocab, merge_chunk,
+                                                                    int(ws->rows_per_sequence), ws->stats, params,
+                                                                    ws->pool_entries, ws->pool_count, log_probs,
+                                                                    log_probs_stride, ws->merge_partials);
+    normalise_kernel<VEC == 1 ? 1 : 4><<<merge_grid, kMergeThreads, 0, stream>>>(vocab, merge_chunk, log_probs,
+                                                                                 log_probs_stride, ws->merge_partials);
   });
-  normalise_kernel<<<dim3(unsigned(ws->batch), unsigned(ws->merge_chunks)), kMergeThreads, 0, stream>>>(
-      vocab, merge_chunk, log_probs, log_probs_stride, ws->merge_partials, selected, ws->previous);
   return read_report(report_handle, stream, "nbce kernels");
 }
 
