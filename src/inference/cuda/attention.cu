@@ -41,14 +41,24 @@ __device__ __forceinline__ float warp_sum(float x) {
 // ---------------------------------------------------------------------------------------------------
 // 1. Rotation
 
-/// What rotate_kernel applies to every head of a row: out = R_{positions[row]} (factors[row]·x).
+/// What rotate_kernel applies to every head of a row: out = R_{positions[row]} (factors[row]·x), and
+/// with positions2 also out2 = R_{positions2[row]} (factors[row]·x) from the same read of x.
 struct Rotation {
   int heads, head_dim, half_rotary;
   bool interleaved;
-  const double* inv_freq;   ///< [half_rotary] (device)
-  const double* positions;  ///< [rows] (device); null: no rotation (a checked copy)
-  const double* factors;    ///< [rows] (device); null: 1
+  const double* inv_freq;              ///< [half_rotary] (device)
+  const double* positions;             ///< [rows] (device); null: no rotation (a checked copy)
+  const double* factors;               ///< [rows] (device); null: 1
+  const double* positions2 = nullptr;  ///< [rows] (device): the second output's positions
 };
+
+/// cos and sin of position·θ, formed and taken in double, rounded to float (as rope::rotate).
+__device__ __forceinline__ void angle(double position, double theta, float& c, float& s) {
+  double sd, cd;
+  sincos(position * theta, &sd, &cd);
+  c = float(cd);
+  s = float(sd);
+}
 
 /// One thread per (row, channel pair p < head_dim/2), looping over the heads: pair p < rotary_dim/2
 /// is (2p, 2p+1) (Interleaved) or (p, p + rotary_dim/2) (Half) and is rotated by the angle
@@ -58,7 +68,8 @@ struct Rotation {
 /// reports row report_base + row.
 template <class In, class Out>
 __global__ void rotate_kernel(const In* __restrict__ x, std::ptrdiff_t rows, std::ptrdiff_t x_stride, Rotation r,
-                              Out* __restrict__ out, std::ptrdiff_t out_stride, std::ptrdiff_t report_base, Report report) {
+                              Out* __restrict__ out, Out* __restrict__ out2, std::ptrdiff_t out_stride,
+                              std::ptrdiff_t report_base, Report report) {
   const int pairs = r.head_dim / 2;
   const std::ptrdiff_t id = std::ptrdiff_t(blockIdx.x) * blockDim.x + threadIdx.x;
   if (id >= rows * pairs) return;
@@ -66,40 +77,42 @@ __global__ void rotate_kernel(const In* __restrict__ x, std::ptrdiff_t rows, std
   const int p = int(id % pairs);
   const bool rotary_pair = p < r.half_rotary;
   const int ia = rotary_pair && !r.interleaved ? p : 2 * p, ib = rotary_pair && !r.interleaved ? p + r.half_rotary : 2 * p + 1;
-  float c = 1.0f, s = 0.0f;
-  if (rotary_pair && r.positions != nullptr) {
-    double sd, cd;
-    sincos(r.positions[row] * r.inv_freq[p], &sd, &cd);
-    c = float(cd);
-    s = float(sd);
-  }
+  float c = 1.0f, s = 0.0f, c2 = 1.0f, s2 = 0.0f;
+  if (rotary_pair && r.positions != nullptr) angle(r.positions[row], r.inv_freq[p], c, s);
+  if (rotary_pair && r.positions2 != nullptr) angle(r.positions2[row], r.inv_freq[p], c2, s2);
   const float f = r.factors != nullptr ? float(r.factors[row]) : 1.0f;
   bool ok = true;
+#pragma unroll 4
   for (int h = 0; h < r.heads; ++h) {
     const In* xh = x + row * x_stride + std::ptrdiff_t(h) * r.head_dim;
     const float xa = to_f(xh[ia]), xb = to_f(xh[ib]);
     ok = ok && finite(xa) && finite(xb);
     const float a = f * xa, b = f * xb;
-    Out* oh = out + row * out_stride + std::ptrdiff_t(h) * r.head_dim;
-    from_f(a * c - b * s, oh + ia);
-    from_f(a * s + b * c, oh + ib);
+    const std::ptrdiff_t at = row * out_stride + std::ptrdiff_t(h) * r.head_dim;
+    from_f(a * c - b * s, out + at + ia);
+    from_f(a * s + b * c, out + at + ib);
+    if (out2 != nullptr) {
+      from_f(a * c2 - b * s2, out2 + at + ia);
+      from_f(a * s2 + b * c2, out2 + at + ib);
+    }
   }
   if (!ok) report_index(report, report_base + row);
 }
 
-/// Queues rotate_kernel for x (`in`) into out (`out_type`).
+/// Queues rotate_kernel for x (`in`) into out (and out2 when r.positions2 is set) (`out_type`).
 void rotate(cudaStream_t stream, Report report, InputType in, const void* x, std::ptrdiff_t rows, std::ptrdiff_t x_stride,
-            const Rotation& r, InputType out_type, void* out, std::ptrdiff_t out_stride, std::ptrdiff_t report_base) {
+            const Rotation& r, InputType out_type, void* out, std::ptrdiff_t out_stride, std::ptrdiff_t report_base,
+            void* out2 = nullptr) {
   if (rows == 0) return;
   constexpr int kThreads = 256;
   const unsigned blocks = unsigned((rows * (r.head_dim / 2) + kThreads - 1) / kThreads);
   const auto launch = [&](const auto* typed_x) {
     if (out_type == InputType::Float32)
-      rotate_kernel<<<blocks, kThreads, 0, stream>>>(typed_x, rows, x_stride, r, static_cast<float*>(out), out_stride,
-                                                     report_base, report);
+      rotate_kernel<<<blocks, kThreads, 0, stream>>>(typed_x, rows, x_stride, r, static_cast<float*>(out),
+                                                     static_cast<float*>(out2), out_stride, report_base, report);
     else
       rotate_kernel<<<blocks, kThreads, 0, stream>>>(typed_x, rows, x_stride, r, static_cast<std::uint16_t*>(out),
-                                                     out_stride, report_base, report);
+                                                     static_cast<std::uint16_t*>(out2), out_stride, report_base, report);
   };
   if (in == InputType::Float32) launch(static_cast<const float*>(x));
   else launch(static_cast<const std::uint16_t*>(x));
@@ -481,8 +494,8 @@ template <class F> void with_head_dim(int head_dim, F&& f) {
 }
 
 Rotation rotation_of(const AttentionShape& shape, int heads, const double* inv_freq, const double* positions,
-                     const double* factors) {
-  return {heads, shape.head_dim, shape.rotary_dim / 2, shape.interleaved, inv_freq, positions, factors};
+                     const double* factors, const double* positions2 = nullptr) {
+  return {heads, shape.head_dim, shape.rotary_dim / 2, shape.interleaved, inv_freq, positions, factors, positions2};
 }
 
 }  // namespace
@@ -524,14 +537,15 @@ std::ptrdiff_t attention_prefill(void* stream_ptr, void* report_handle, InputTyp
       check(cudaMemsetAsync(x + length * ld, 0, std::size_t((padded - length) * ld) * sizeof(Bf16), stream), "cudaMemsetAsync");
   };
   const auto bf16 = InputType::BFloat16;
-  rotate(stream, report, type, q, length, q_stride, rotation_of(shape, shape.q_heads, freq, pos, factor), bf16, q1, q_ld, 0);
-  rotate(stream, report, type, k, length, k_stride, rotation_of(shape, shape.kv_heads, freq, pos, nullptr), bf16, k1, kv_ld,
-         length);
-  if (shape.two_pass) {
-    rotate(stream, report, type, q, length, q_stride, rotation_of(shape, shape.q_heads, freq, pos + length, factor), bf16,
-           q2, q_ld, 0);
-    rotate(stream, report, type, k, length, k_stride, rotation_of(shape, shape.kv_heads, freq, pos + 2 * length, nullptr),
-           bf16, k2, kv_ld, length);
+  // One read of q gives Q1 and Q2, one of k gives K1 and K2 (positions p1, p2q, p2k: pos + 0, L, 2L).
+  const bool two = shape.two_pass;
+  rotate(stream, report, type, q, length, q_stride,
+         rotation_of(shape, shape.q_heads, freq, pos, factor, two ? pos + length : nullptr), bf16, q1, q_ld, 0,
+         two ? q2 : nullptr);
+  rotate(stream, report, type, k, length, k_stride,
+         rotation_of(shape, shape.kv_heads, freq, pos, nullptr, two ? pos + 2 * length : nullptr), bf16, k1, kv_ld, length,
+         two ? k2 : nullptr);
+  if (two) {
     zero_tail(q2, q_ld);
     zero_tail(k2, kv_ld);
   }
