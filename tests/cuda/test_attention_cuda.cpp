@@ -2,7 +2,8 @@
 // ReRoPE (w < L and w ≥ L) and Leaky k = 2 with GQA (8 query heads over 2 kv heads), d = 64 (partial
 // rotary, 32 channels) and 128, L ∈ {1, 63, 64, 65, 300, 1024}, with and without log-n†, both layouts,
 // bfloat16-representable inputs stored as float32 and as bfloat16; decode after appends against the
-// CPU cache (also groups of 1, 6, 8 and 16 query heads per kv head and a 1500-token cache); bad input on a CUDA context. Prints the max abs error of every case; skips without a device.
+// CPU cache (also groups of 1, 6, 8 and 16 query heads per kv head and a 1500-token cache); bad input
+// on a CUDA context. Prints the max abs error of every case; skips without a device.
 //
 // Prefill tolerance (the criterion of flash-attention's own tests): the CUDA kernel rounds the rotated
 // q (with its logit factor) and k to bfloat16 (relative 2^-8 each: a logit error ~2^-8·|q̃|·|k̃|), and

@@ -429,7 +429,8 @@ __device__ __forceinline__ void decode_sweep(const DecodeArgs<S>& a, const float
 /// (shared memory) into partial[(chunk·q_heads + h)·(D + 2) + …]: the chunk's unnormalised output
 /// [D], its max and its sum.
 template <int D, class S, int G>
-__global__ void __launch_bounds__(kDecodeThreads, decode_min_blocks(G)) decode_kernel(DecodeArgs<S> a, float* __restrict__ partial) {
+__global__ void __launch_bounds__(kDecodeThreads, decode_min_blocks(G))
+decode_kernel(DecodeArgs<S> a, float* __restrict__ partial) {
   constexpr int VEC = kVec<S>, T = D / VEC;
   const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, t = lane % T;
   const int tiles = a.group / G, g = int(blockIdx.y) / tiles, h0 = g * a.group + int(blockIdx.y) % tiles * G;
