@@ -2,7 +2,8 @@
 // ReRoPE (w < L and w ≥ L) and Leaky k = 2 with GQA (8 query heads over 2 kv heads), d = 64 (partial
 // rotary, 32 channels) and 128, L ∈ {1, 63, 64, 65, 128, 129, 300, 1024}, with and without log-n†, both layouts,
 // bfloat16-representable inputs stored as float32 and as bfloat16; decode after appends against the
-// CPU cache; bad input on a CUDA context. Prints the max abs error of every case; skips without a device.
+// CPU cache (also groups of 1, 6, 8 and 16 query heads per kv head and a 1500-token cache); bad input
+// on a CUDA context. Prints the max abs error of every case; skips without a device.
 //
 // Prefill tolerance (the criterion of flash-attention's own tests): the CUDA kernel rounds the rotated
 // q (with its logit factor) and k to bfloat16 (relative 2^-8 each: a logit error ~2^-8·|q̃|·|k̃|), and
@@ -36,9 +37,10 @@ constexpr Index kQHeads = 8, kKvHeads = 2;
 constexpr double kUnit = 0x1p-24, kBf16Unit = 0x1p-8;
 
 /// d = 64 rotates 32 channels only (pass-through channels), d = 128 all of them.
-AttentionConfig config_for(const PositionScheme& scheme, Index d, Index log_n, rope::Layout layout) {
+AttentionConfig config_for(const PositionScheme& scheme, Index d, Index log_n, rope::Layout layout, Index q_heads = kQHeads,
+                           Index kv_heads = kKvHeads) {
   const Index rotary = d == 64 ? 32 : d;
-  return {scheme, rope::RotaryEmbedding(rope::default_inv_freq(rotary, 1e4), layout, d), kQHeads, kKvHeads, log_n};
+  return {scheme, rope::RotaryEmbedding(rope::default_inv_freq(rotary, 1e4), layout, d), q_heads, kv_heads, log_n};
 }
 
 RowMatrixX<float> bf16_rounded(const RowMatrixX<float>& x) {
@@ -160,18 +162,25 @@ TEST(CudaAttention, PrefillMatchesTheCpuBackend) {
   EXPECT_EQ(cases, 8 * 4 * 2 * 2);
 }
 
-/// Decode: a CPU and a CUDA cache fed the same appends (one multi-row, growth past capacity 16 and the
-/// 256-key decode chunk); each step's CUDA output against the CPU's. Both caches round the rotated keys
+/// The heads and appends of a decode comparison: `length` tokens, appended one by one except 5 at
+/// token 3 and `bulk` at token 8.
+struct DecodeCase {
+  Index q_heads = kQHeads, kv_heads = kKvHeads, length = 300, bulk = 1;
+};
+
+/// Decode: a CPU and a CUDA cache fed the same appends (multi-row ones, growth past capacity 16 and the
+/// 256-key decode chunks); each step's CUDA output against the CPU's. Both caches round the rotated keys
 /// to T the same way (float32 rotation of the same values), so they differ by float32 summation order,
 /// __expf and rare one-ulp key differences that flip a bfloat16 rounding: the CPU test's bound with both
 /// sides' float32 terms, (e^{2Δ} − 1 + 4(L + 8)·2^-24 + 2^-18)·max|v| with Δ = (d + 8)·2^-24·s·max‖q‖·max‖k‖,
 /// plus for bfloat16 the one-rounding key bound 2^-8·s·max‖q‖·max‖k‖ in Δ and both outputs' rounding.
-template <class T> void compare_decode(const PositionScheme& scheme, Index d, Index log_n, std::uint64_t seed) {
-  const Index length = 300;
-  const AttentionConfig c = config_for(scheme, d, log_n, rope::Layout::Half);
-  const RowMatrixX<float> q = bf16_rounded(testing::normal_rows(length, kQHeads * d, seed, 1.0)),
-                          k = bf16_rounded(testing::normal_rows(length, kKvHeads * d, seed + 1, 1.0)),
-                          v = bf16_rounded(testing::normal_rows(length, kKvHeads * d, seed + 2, 1.0));
+template <class T>
+void compare_decode(const PositionScheme& scheme, Index d, Index log_n, std::uint64_t seed, const DecodeCase& shape = {}) {
+  const Index length = shape.length, hq = shape.q_heads, hk = shape.kv_heads;
+  const AttentionConfig c = config_for(scheme, d, log_n, rope::Layout::Half, hq, hk);
+  const RowMatrixX<float> q = bf16_rounded(testing::normal_rows(length, hq * d, seed, 1.0)),
+                          k = bf16_rounded(testing::normal_rows(length, hk * d, seed + 1, 1.0)),
+                          v = bf16_rounded(testing::normal_rows(length, hk * d, seed + 2, 1.0));
   const auto norm = [d](const RowMatrixX<float>& x) {
     const RowMatrixX<double> wide = x.cast<double>();
     return wide.reshaped<Eigen::RowMajor>(wide.size() / d, d).rowwise().norm().maxCoeff();
@@ -187,8 +196,8 @@ template <class T> void compare_decode(const PositionScheme& scheme, Index d, In
   Context cpu(Device::Cpu), gpu(Device::Cuda);
   AttentionCache<T> host_cache(c, d, 16), device_cache(c, d, 16, Device::Cuda);
   const std::vector<T> qs = testing::stored_as<T>(q), ks = testing::stored_as<T>(k), vs = testing::stored_as<T>(v);
-  const OnDevice<T> qd(q), kd(k), vd(v), out_d(1, kQHeads * d);
-  std::vector<T> out_h(std::size_t(kQHeads * d));
+  const OnDevice<T> qd(q), kd(k), vd(v), out_d(1, hq * d);
+  std::vector<T> out_h(std::size_t(hq * d));
   const auto row = [](const auto& view, Index first, Index n) {
     auto r = view;
     r.data += first * r.stride;
@@ -197,14 +206,14 @@ template <class T> void compare_decode(const PositionScheme& scheme, Index d, In
   };
   double worst = 0;
   for (Index i = 0; i < length;) {
-    const Index n = i == 3 ? 5 : 1;
+    const Index n = i == 3 ? 5 : i == 8 ? shape.bulk : 1;
     host_cache.append(cpu, {ks.data() + i * k.cols(), n, k.cols(), k.cols(), Memory::Host},
                       {vs.data() + i * v.cols(), n, v.cols(), v.cols(), Memory::Host});
     device_cache.append(gpu, RowsView<const T>(row(kd.view(), i, n)), RowsView<const T>(row(vd.view(), i, n)));
     i += n;
     ASSERT_EQ(device_cache.size(), i);
     host_cache.attend(cpu, {qs.data() + (i - 1) * q.cols(), 1, q.cols(), q.cols(), Memory::Host},
-                      {out_h.data(), 1, kQHeads * d, kQHeads * d, Memory::Host});
+                      {out_h.data(), 1, hq * d, hq * d, Memory::Host});
     device_cache.attend(gpu, RowsView<const T>(row(qd.view(), i - 1, 1)), out_d.view());
     const RowMatrixX<float> got = out_d.to_host();
     for (Index e = 0; e < got.size(); ++e) {
@@ -212,8 +221,10 @@ template <class T> void compare_decode(const PositionScheme& scheme, Index d, In
       worst = std::isfinite(diff) ? std::max(worst, diff) : std::numeric_limits<double>::infinity();
     }
   }
-  std::printf("  decode  %-14s d=%3ld log-n %2ld %-8s 300 steps, max abs diff to the CPU cache %.3e (allowed %.3e)\n",
-              scheme.name().c_str(), long(d), long(log_n), bf16 ? "bfloat16" : "float32", worst, tol);
+  std::printf("  decode  %-14s d=%3ld log-n %2ld %-8s heads %2ld/%ld, %4ld tokens: max abs diff to the CPU cache %.3e "
+              "(allowed %.3e)\n",
+              scheme.name().c_str(), long(d), long(log_n), bf16 ? "bfloat16" : "float32", long(hq), long(hk), long(length),
+              worst, tol);
   EXPECT_LE(worst, tol) << scheme.name() << " d = " << d << " log-n " << log_n;
   EXPECT_EQ(device_cache.bytes(), host_cache.bytes());
 }
@@ -226,6 +237,21 @@ TEST(CudaAttention, DecodeMatchesTheCpuCache) {
       for (const Index log_n : {Index(0), Index(16)}) {
         compare_decode<float>(scheme, d, log_n, seed += 3);
         compare_decode<bfloat16>(scheme, d, log_n, seed += 3);
+      }
+}
+
+/// The decode kernel's other block shapes: group 1, 8 (all heads of a kv head in one block), 6 and 16
+/// (several blocks per kv head), and a cache of 1500 tokens (1200 appended at once: six 256-key chunks,
+/// the last partial, and the pass-1/pass-2 split inside a chunk).
+TEST(CudaAttention, DecodeGroupsAndLongCaches) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or CUDA not compiled in)";
+  std::uint64_t seed = 900;
+  const DecodeCase cases[] = {{2, 2, 300, 1}, {16, 2, 300, 1}, {12, 2, 300, 1}, {16, 1, 300, 1}, {kQHeads, kKvHeads, 1500, 1200}};
+  for (const auto& scheme : {PositionScheme::rope(), PositionScheme::rerope(40)})
+    for (const Index d : {Index(64), Index(128)})
+      for (const DecodeCase& shape : cases) {
+        compare_decode<float>(scheme, d, 0, seed += 3, shape);
+        compare_decode<bfloat16>(scheme, d, 0, seed += 3, shape);
       }
 }
 

@@ -33,10 +33,6 @@ using Bf16 = __nv_bfloat16;
 
 __device__ __forceinline__ bool finite(float x) { return (__float_as_uint(x) & 0x7f800000u) != 0x7f800000u; }
 
-__device__ __forceinline__ float warp_sum(float x) {
-  for (int offset = 16; offset > 0; offset >>= 1) x += __shfl_xor_sync(0xffffffffu, x, offset);
-  return x;
-}
 
 // ---------------------------------------------------------------------------------------------------
 // 1. Rotation
@@ -395,95 +391,258 @@ void launch_flash(cudaStream_t stream, const FlashArgs& a, std::ptrdiff_t tiles,
 constexpr int kDecodeChunk = 256;  // cached keys per block
 constexpr int kDecodeThreads = 128;
 constexpr int kDecodeWarps = kDecodeThreads / 32;
+constexpr int kDecodeBatch = 4;    // keys per lane group per step: one online-softmax update each
+constexpr int kCombineParts = 4;   // combine_kernel: chunk subsets summed in parallel per channel
+
+template <class S> constexpr int kVec = 16 / int(sizeof(S));  // cache elements per 16-byte load
+
+/// Resident decode blocks per SM to compile for (≤ 65536 / (128·n) registers a thread): G = 8 needs ~255.
+constexpr int decode_min_blocks(int G) { return G >= 8 ? 2 : G >= 4 ? 3 : 4; }
 
 /// exp(m − big), 0 for an empty state (m = −∞).
 __device__ __forceinline__ float rescale(float m, float big) { return m == -INFINITY ? 0.0f : __expf(m - big); }
 
-/// Block b: query head h = b mod q_heads, keys [chunk·256, …) of kv head h / group, chunk = b / q_heads
-/// (the query heads of one chunk are neighbours, so its key and value rows are read from L2 after the
-/// first). Warp w takes keys begin + w, begin + w + 4, …; lane holds channels lane + 32t. Key j takes
-/// K2 where i − j ≥ w (two-pass), K1 otherwise. Writes partial[(chunk·q_heads + h)·(D + 2) + …]:
-/// the chunk's unnormalised output [D], its max and its sum.
-template <int D, class S>
-__global__ void __launch_bounds__(kDecodeThreads)
-decode_kernel(const float* __restrict__ q1, const float* __restrict__ q2, const S* __restrict__ k1,
-              const S* __restrict__ k2, const S* __restrict__ v, std::ptrdiff_t size, int q_heads, int kv_heads, int group,
-              long long window, bool two_pass, float* __restrict__ partial) {
-  constexpr int E = D / 32;
-  const int h = int(blockIdx.x % unsigned(q_heads)), g = h / group;
-  const std::ptrdiff_t chunk = blockIdx.x / unsigned(q_heads);
-  const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32;
-  const std::ptrdiff_t ld = std::ptrdiff_t(kv_heads) * D, i = size - 1, begin = chunk * kDecodeChunk;
-  const std::ptrdiff_t end = begin + kDecodeChunk < size ? begin + kDecodeChunk : size;
-  float near_q[E], far_q[E], acc[E];
+/// 16 bytes of the cache (4 floats or 8 bfloat16) widened to float.
+template <class S> __device__ __forceinline__ void widen(uint4 raw, float (&x)[kVec<S>]) {
+  const std::uint32_t w[4] = {raw.x, raw.y, raw.z, raw.w};
 #pragma unroll
-  for (int e = 0; e < E; ++e) {
-    near_q[e] = q1[h * D + lane + 32 * e];
-    far_q[e] = two_pass ? q2[h * D + lane + 32 * e] : 0.0f;
-    acc[e] = 0.0f;
-  }
-  float m = -INFINITY, l = 0.0f;
-  for (std::ptrdiff_t j = begin + warp; j < end; j += kDecodeWarps) {
-    const bool far = two_pass && i - j >= window;
-    const S* key = (far ? k2 : k1) + j * ld + std::ptrdiff_t(g) * D;
-    float s = 0.0f;
-#pragma unroll
-    for (int e = 0; e < E; ++e) s += (far ? far_q[e] : near_q[e]) * to_f(key[lane + 32 * e]);
-    s = warp_sum(s);
-    const float m_new = fmaxf(m, s), correction = rescale(m, m_new), p = __expf(s - m_new);
-    l = l * correction + p;
-    const S* value = v + j * ld + std::ptrdiff_t(g) * D;
-#pragma unroll
-    for (int e = 0; e < E; ++e) acc[e] = acc[e] * correction + p * to_f(value[lane + 32 * e]);
-    m = m_new;
-  }
-  // Merge the warps (a warp may have no key when the chunk is short: m = −∞, l = 0, acc = 0).
-  __shared__ float warp_m[kDecodeWarps], warp_l[kDecodeWarps], warp_acc[kDecodeWarps][D];
-  if (lane == 0) warp_m[warp] = m, warp_l[warp] = l;
-#pragma unroll
-  for (int e = 0; e < E; ++e) warp_acc[warp][lane + 32 * e] = acc[e];
-  __syncthreads();
-  float big = warp_m[0];
-  for (int w = 1; w < kDecodeWarps; ++w) big = fmaxf(big, warp_m[w]);  // finite: the chunk has a key
-  float* out = partial + (chunk * q_heads + h) * (D + 2);
-  for (int c = int(threadIdx.x); c < D; c += kDecodeThreads) {
-    float o = 0.0f;
-    for (int w = 0; w < kDecodeWarps; ++w) o += warp_acc[w][c] * rescale(warp_m[w], big);
-    out[c] = o;
-  }
-  if (threadIdx.x == 0) {
-    float sum = 0.0f;
-    for (int w = 0; w < kDecodeWarps; ++w) sum += warp_l[w] * rescale(warp_m[w], big);
-    out[D] = big;
-    out[D + 1] = sum;
+  for (int k = 0; k < 4; ++k) {
+    if constexpr (std::is_same_v<S, float>) {
+      x[k] = __uint_as_float(w[k]);
+    } else {
+      x[2 * k] = __uint_as_float(w[k] << 16);
+      x[2 * k + 1] = __uint_as_float(w[k] & 0xffff0000u);
+    }
   }
 }
 
-/// Block h, thread c < D: out[h·D + c] = Σ_chunks o·e^{m − M} / Σ_chunks l·e^{m − M}.
-template <int D, class Out>
-__global__ void combine_kernel(const float* __restrict__ partial, std::ptrdiff_t chunks, int q_heads, Out* __restrict__ out) {
-  const int h = int(blockIdx.x), c = int(threadIdx.x);
-  float big = -INFINITY;
-  for (std::ptrdiff_t k = 0; k < chunks; ++k) big = fmaxf(big, partial[(k * q_heads + h) * (D + 2) + D]);
-  float o = 0.0f, sum = 0.0f;
-  for (std::ptrdiff_t k = 0; k < chunks; ++k) {
-    const float* part = partial + (k * q_heads + h) * (D + 2);
-    const float w = rescale(part[D], big);
-    o += part[c] * w;
-    sum += part[D + 1] * w;
+/// The decode operands: q1, q2 [q_heads·D] float (logit factor folded in, rotated for p1(i), p2q(i));
+/// k1, k2, v [size, kv_heads·D] (dense, 16-byte aligned; k2 = k1 for one-pass schemes).
+template <class S> struct DecodeArgs {
+  const float *q1, *q2;
+  const S *k1, *k2, *v;
+  std::ptrdiff_t size;
+  int q_heads, kv_heads, group;
+  long long window;
+  bool two_pass;
+};
+
+/// One lane's online-softmax state for G query heads (spec §6.3(b)): running max m, sum l, and the
+/// unnormalised output o over the lane's VEC channels.
+template <int G, int VEC> struct DecodeState {
+  float m[G], l[G], o[G][VEC];
+};
+
+/// Merges state (mo, lo, oo) into s: both rescaled to the larger max (an empty state weighs 0).
+template <int G, int VEC>
+__device__ __forceinline__ void merge_into(DecodeState<G, VEC>& s, int hh, float mo, float lo, const float (&oo)[VEC]) {
+  const float big = fmaxf(s.m[hh], mo), a = rescale(s.m[hh], big), b = rescale(mo, big);
+  s.l[hh] = s.l[hh] * a + lo * b;
+#pragma unroll
+  for (int c = 0; c < VEC; ++c) s.o[hh][c] = s.o[hh][c] * a + oo[c] * b;
+  s.m[hh] = big;
+}
+
+/// The block's sweep over keys [from, to) against k (K1 with q = q1, or K2 with q = q2) for the query
+/// heads h0 … h0 + G − 1. A lane group of T = D / VEC lanes holds one key row, lane t its channels
+/// VEC·t … VEC·t + VEC − 1 (one 16-byte load of k and of v); a warp holds 32 / T keys at a time and each
+/// lane group kDecodeBatch of them per step: the scores of the batch (partial dot products summed by
+/// xor shuffles inside the lane group), then one online-softmax update per head for the whole batch.
+template <int D, class S, int G>
+__device__ __forceinline__ void decode_sweep(const DecodeArgs<S>& a, const float* q_all, const S* k, int g, int h0,
+                                             std::ptrdiff_t from, std::ptrdiff_t to, DecodeState<G, kVec<S>>& st) {
+  constexpr int VEC = kVec<S>, T = D / VEC, KEYS = 32 / T, STEP = kDecodeWarps * KEYS * kDecodeBatch;
+  if (from >= to) return;
+  const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, t = lane % T, slot = lane / T;
+  const std::ptrdiff_t ld = std::ptrdiff_t(a.kv_heads) * D, column = std::ptrdiff_t(g) * D + VEC * t;
+  float q[G][VEC];
+#pragma unroll
+  for (int hh = 0; hh < G; ++hh)
+#pragma unroll
+    for (int c = 0; c < VEC; c += 4) {
+      const float4 x = *reinterpret_cast<const float4*>(q_all + (h0 + hh) * D + VEC * t + c);
+      q[hh][c] = x.x, q[hh][c + 1] = x.y, q[hh][c + 2] = x.z, q[hh][c + 3] = x.w;
+    }
+  for (std::ptrdiff_t base = from; base < to; base += STEP) {  // uniform over the block: full-warp shuffles
+    uint4 key_raw[kDecodeBatch], value_raw[kDecodeBatch];
+    bool valid[kDecodeBatch];
+#pragma unroll
+    for (int b = 0; b < kDecodeBatch; ++b) {  // every load of the step in flight before any use
+      const std::ptrdiff_t j = base + (b * kDecodeWarps + warp) * KEYS + slot;
+      valid[b] = j < to;
+      key_raw[b] = value_raw[b] = make_uint4(0u, 0u, 0u, 0u);
+      if (valid[b]) {
+        key_raw[b] = __ldg(reinterpret_cast<const uint4*>(k + j * ld + column));
+        value_raw[b] = __ldg(reinterpret_cast<const uint4*>(a.v + j * ld + column));
+      }
+    }
+    float s[kDecodeBatch][G];
+#pragma unroll
+    for (int b = 0; b < kDecodeBatch; ++b) {
+      float x[VEC];
+      widen<S>(key_raw[b], x);
+#pragma unroll
+      for (int hh = 0; hh < G; ++hh) {
+        float dot = 0.0f;
+#pragma unroll
+        for (int c = 0; c < VEC; ++c) dot += q[hh][c] * x[c];
+        s[b][hh] = dot;
+      }
+    }
+#pragma unroll
+    for (int offset = T / 2; offset > 0; offset >>= 1)
+#pragma unroll
+      for (int b = 0; b < kDecodeBatch; ++b)
+#pragma unroll
+        for (int hh = 0; hh < G; ++hh) s[b][hh] += __shfl_xor_sync(0xffffffffu, s[b][hh], offset);
+    float x[kDecodeBatch][VEC];
+#pragma unroll
+    for (int b = 0; b < kDecodeBatch; ++b) widen<S>(value_raw[b], x[b]);
+#pragma unroll
+    for (int hh = 0; hh < G; ++hh) {
+      float big = st.m[hh];
+#pragma unroll
+      for (int b = 0; b < kDecodeBatch; ++b)
+        if (valid[b]) big = fmaxf(big, s[b][hh]);
+      const float correction = rescale(st.m[hh], big);
+      float p[kDecodeBatch], sum = 0.0f;
+#pragma unroll
+      for (int b = 0; b < kDecodeBatch; ++b) sum += p[b] = valid[b] ? __expf(s[b][hh] - big) : 0.0f;
+      st.l[hh] = st.l[hh] * correction + sum;
+#pragma unroll
+      for (int c = 0; c < VEC; ++c) {
+        float o = st.o[hh][c] * correction;
+#pragma unroll
+        for (int b = 0; b < kDecodeBatch; ++b) o += p[b] * x[b][c];
+        st.o[hh][c] = o;
+      }
+      st.m[hh] = big;
+    }
   }
-  from_f(o / sum, out + std::ptrdiff_t(h) * D + c);
+}
+
+/// Block (chunk, y): kv head g = y / tiles (tiles = group / G) and its query heads h0 = g·group +
+/// (y mod tiles)·G … h0 + G − 1, which share every key and value read, against keys [chunk·256, …).
+/// Key j takes q2 and K2 where i − j ≥ w (two-pass, i = size − 1: j < size − w), q1 and K1 otherwise:
+/// one sweep each. The lane groups' states merge over the warp (shuffles), then over the warps
+/// (shared memory) into partial[(chunk·q_heads + h)·(D + 2) + …]: the chunk's unnormalised output
+/// [D], its max and its sum.
+template <int D, class S, int G>
+__global__ void __launch_bounds__(kDecodeThreads, decode_min_blocks(G))
+decode_kernel(DecodeArgs<S> a, float* __restrict__ partial) {
+  constexpr int VEC = kVec<S>, T = D / VEC;
+  const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, t = lane % T;
+  const int tiles = a.group / G, g = int(blockIdx.y) / tiles, h0 = g * a.group + int(blockIdx.y) % tiles * G;
+  const std::ptrdiff_t chunk = blockIdx.x, begin = chunk * kDecodeChunk;
+  const std::ptrdiff_t end = begin + kDecodeChunk < a.size ? begin + kDecodeChunk : a.size;
+  const std::ptrdiff_t far_end = a.two_pass ? a.size - a.window : 0;  // keys j < far_end are pass 2
+  const std::ptrdiff_t split = far_end < begin ? begin : far_end > end ? end : far_end;
+  DecodeState<G, VEC> st;
+#pragma unroll
+  for (int hh = 0; hh < G; ++hh) {
+    st.m[hh] = -INFINITY, st.l[hh] = 0.0f;
+#pragma unroll
+    for (int c = 0; c < VEC; ++c) st.o[hh][c] = 0.0f;
+  }
+  decode_sweep<D, S, G>(a, a.q2, a.k2, g, h0, begin, split, st);
+  decode_sweep<D, S, G>(a, a.q1, a.k1, g, h0, split, end, st);
+  // Merge the warp's lane groups (lanes t, t + T, …; a group may have seen no key: m = −∞, l = 0, o = 0).
+#pragma unroll
+  for (int offset = T; offset < 32; offset <<= 1)
+#pragma unroll
+    for (int hh = 0; hh < G; ++hh) {
+      float oo[VEC];
+#pragma unroll
+      for (int c = 0; c < VEC; ++c) oo[c] = __shfl_xor_sync(0xffffffffu, st.o[hh][c], offset);
+      merge_into(st, hh, __shfl_xor_sync(0xffffffffu, st.m[hh], offset), __shfl_xor_sync(0xffffffffu, st.l[hh], offset), oo);
+    }
+  __shared__ float warp_m[kDecodeWarps][G], warp_l[kDecodeWarps][G], warp_o[kDecodeWarps][G][D];
+  if (lane < T) {
+#pragma unroll
+    for (int hh = 0; hh < G; ++hh) {
+#pragma unroll
+      for (int c = 0; c < VEC; ++c) warp_o[warp][hh][VEC * t + c] = st.o[hh][c];
+      if (t == 0) warp_m[warp][hh] = st.m[hh], warp_l[warp][hh] = st.l[hh];
+    }
+  }
+  __syncthreads();
+  for (int e = int(threadIdx.x); e < G * D; e += kDecodeThreads) {
+    const int hh = e / D, c = e % D;
+    float big = warp_m[0][hh];
+    for (int w = 1; w < kDecodeWarps; ++w) big = fmaxf(big, warp_m[w][hh]);  // finite: the chunk has a key
+    float* out = partial + (chunk * a.q_heads + h0 + hh) * (D + 2);
+    float o = 0.0f;
+    for (int w = 0; w < kDecodeWarps; ++w) o += warp_o[w][hh][c] * rescale(warp_m[w][hh], big);
+    out[c] = o;
+    if (c == 0) {
+      float sum = 0.0f;
+      for (int w = 0; w < kDecodeWarps; ++w) sum += warp_l[w][hh] * rescale(warp_m[w][hh], big);
+      out[D] = big;
+      out[D + 1] = sum;
+    }
+  }
+}
+
+/// Block h, thread (part, c < D): out[h·D + c] = Σ_chunks o·e^{m − M} / Σ_chunks l·e^{m − M}, M the
+/// largest chunk max; part sums the chunks ≡ part (mod kCombineParts), then the parts are added.
+template <int D, class Out>
+__global__ void __launch_bounds__(D * kCombineParts)
+combine_kernel(const float* __restrict__ partial, std::ptrdiff_t chunks, int q_heads, Out* __restrict__ out) {
+  const int h = int(blockIdx.x), c = int(threadIdx.x) % D, part = int(threadIdx.x) / D;
+  const auto chunk = [&](std::ptrdiff_t k) { return partial + (k * q_heads + h) * (D + 2); };
+  __shared__ float part_max[kCombineParts], part_l[kCombineParts], part_o[kCombineParts][D];
+  float big = -INFINITY;
+  for (std::ptrdiff_t k = part; k < chunks; k += kCombineParts) big = fmaxf(big, chunk(k)[D]);
+  if (c == 0) part_max[part] = big;
+  __syncthreads();
+  big = part_max[0];
+  for (int p = 1; p < kCombineParts; ++p) big = fmaxf(big, part_max[p]);
+  float o = 0.0f, sum = 0.0f;
+#pragma unroll 4
+  for (std::ptrdiff_t k = part; k < chunks; k += kCombineParts) {
+    const float* from = chunk(k);
+    const float w = rescale(from[D], big);
+    o += from[c] * w;
+    sum += from[D + 1] * w;
+  }
+  part_o[part][c] = o;
+  if (c == 0) part_l[part] = sum;
+  __syncthreads();
+  if (part == 0) {
+    for (int p = 1; p < kCombineParts; ++p) o += part_o[p][c], sum += part_l[p];
+    from_f(o / sum, out + std::ptrdiff_t(h) * D + c);
+  }
+}
+
+/// Heads per decode block: the largest G ∈ {8, 4, 2, 1} dividing the group (the others of a group
+/// larger than 8 go to further blocks, reading the same keys through L2).
+int decode_heads_per_block(int group) {
+  for (int g = 8; g > 1; g /= 2)
+    if (group % g == 0) return g;
+  return 1;
 }
 
 template <int D, class S>
 void launch_decode(cudaStream_t stream, const AttentionShape& shape, std::ptrdiff_t size, const float* q1, const float* q2,
                    const void* k1, const void* k2, const void* v, float* partial, void* out) {
+  const auto aligned = [](const void* p) { return reinterpret_cast<std::uintptr_t>(p) % 16 == 0; };
+  if (!aligned(k1) || !aligned(k2) || !aligned(v)) throw DeviceError("attention decode: cache rows must be 16-byte aligned");
   const std::ptrdiff_t chunks = (size + kDecodeChunk - 1) / kDecodeChunk;
-  const S* k2_typed = static_cast<const S*>(shape.two_pass ? k2 : k1);
-  decode_kernel<D, S><<<unsigned(chunks * shape.q_heads), kDecodeThreads, 0, stream>>>(
-      q1, q2, static_cast<const S*>(k1), k2_typed, static_cast<const S*>(v), size, shape.q_heads, shape.kv_heads,
-      shape.q_heads / shape.kv_heads, static_cast<long long>(shape.window), shape.two_pass, partial);
-  combine_kernel<D, S><<<unsigned(shape.q_heads), D, 0, stream>>>(partial, chunks, shape.q_heads, static_cast<S*>(out));
+  const int group = shape.q_heads / shape.kv_heads, heads = decode_heads_per_block(group);
+  const DecodeArgs<S> a{q1, shape.two_pass ? q2 : q1, static_cast<const S*>(k1), static_cast<const S*>(shape.two_pass ? k2 : k1),
+                        static_cast<const S*>(v), size, shape.q_heads, shape.kv_heads, group,
+                        static_cast<long long>(shape.window), shape.two_pass};
+  const dim3 grid(unsigned(chunks), unsigned(shape.q_heads / heads));
+  const auto launch = [&](auto g) {
+    constexpr int G = decltype(g)::value;
+    decode_kernel<D, S, G><<<grid, kDecodeThreads, 0, stream>>>(a, partial);
+  };
+  if (heads == 8) launch(std::integral_constant<int, 8>{});
+  else if (heads == 4) launch(std::integral_constant<int, 4>{});
+  else if (heads == 2) launch(std::integral_constant<int, 2>{});
+  else launch(std::integral_constant<int, 1>{});
+  combine_kernel<D, S><<<unsigned(shape.q_heads), D * kCombineParts, 0, stream>>>(partial, chunks, shape.q_heads,
+                                                                                  static_cast<S*>(out));
 }
 
 /// Calls f(std::integral_constant<int, D>) for head_dim D ∈ {64, 128} (checked by the host API).
