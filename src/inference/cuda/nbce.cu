@@ -87,12 +87,14 @@ struct Level1 {
   Crossing* crossing;              // [rows]
   unsigned long long* candidates;  // [rows × kCandidates]: the crossing bin's sort keys, unordered
   unsigned* count;                 // [rows]: crossing-bin tokens (may exceed kCandidates), 0 between steps
-  Ahead* ahead;                    // [rows × row chunks]
+  Ahead* ahead;                    // [rows × chunks]
+  int chunks;                      // level-1 chunks per row (of the input instance in use)
 };
 
 struct Workspace {
   std::ptrdiff_t batch, rows_per_sequence, vocab;
-  int row_chunks[4];  // per partial_kernel instance (input_instance)
+  int row_chunks[4];     // per partial_kernel instance (input_instance)
+  int level1_chunks[4];  // per histogram_kernel and gather_kernel instance
   int merge_chunks;
   Partial* partials;       // [rows × max row_chunks]
   RowStat* stats;          // [rows]
@@ -395,14 +397,14 @@ constexpr int kRareLoads = 1;
 template <class In, int VEC>
 __global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
 histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
-                 const Partial* __restrict__ partials, bool top_k, double target, Level1 level1) {
+                 const Partial* __restrict__ partials, int partial_chunks, bool top_k, double target, Level1 level1) {
   __shared__ BinWeights hist;
   __shared__ bool last;
   const std::ptrdiff_t row = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   unsigned long long* bins = level1.bins + row * kBins;
   RowFrame f;
-  const bool valid = row_frame(partials + row * gridDim.y, int(gridDim.y), vocab, top_k, target, f);
+  const bool valid = row_frame(partials + row * partial_chunks, partial_chunks, vocab, top_k, target, f);
   if (valid) {
     hist.clear(kBins);
     __syncthreads();
@@ -444,7 +446,7 @@ histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t
 template <class In, int VEC>
 __global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
 gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
-              const Partial* __restrict__ partials, bool top_k, double target, Level1 level1) {
+              const Partial* __restrict__ partials, int partial_chunks, bool top_k, double target, Level1 level1) {
   __shared__ unsigned long long staged[kCandidates];
   __shared__ double h_shared[32];
   __shared__ int n_shared[32];
@@ -452,7 +454,7 @@ gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vo
   const std::ptrdiff_t row = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   RowFrame f;
-  if (!row_frame(partials + row * gridDim.y, int(gridDim.y), vocab, top_k, target, f)) return;
+  if (!row_frame(partials + row * partial_chunks, partial_chunks, vocab, top_k, target, f)) return;
   const int crossing = level1.crossing[row].bin;
   if (crossing < 0) return;  // not reached even with every token: nucleus_row keeps every finite token
   if (threadIdx.x == 0) n_staged = 0;
@@ -546,8 +548,8 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
     if (n <= kCandidates) {  // gather_kernel's candidates and chunk sums
       for (int j = threadIdx.x; j < n; j += kNucleusThreads) keys[j] = level1.candidates[row * kCandidates + j];
       if (threadIdx.x == 0)
-        for (int c = 0; c < chunks; ++c) {
-          const Ahead a = level1.ahead[row * chunks + c];
+        for (int c = 0; c < level1.chunks; ++c) {
+          const Ahead a = level1.ahead[row * level1.chunks + c];
           chunks_ahead.h += a.h, chunks_ahead.n += a.n;
         }
       __syncthreads();
@@ -775,14 +777,19 @@ int chunk_count(std::ptrdiff_t vocab, int chunks) {
 template <class In, int VEC> constexpr int input_instance = (std::is_same_v<In, float> ? 0 : 2) + (VEC > 1 ? 1 : 0);
 constexpr int kMaxRowChunks = 64;
 
-/// Chunks per row for partial_kernel<In, VEC> over `rows` rows: the fewest (≤ max_chunks) whose grid
-/// fills its last wave of resident blocks to 95 %, else the fullest last wave (a part-filled last
-/// wave leaves SMs without loads in flight).
-template <class In, int VEC> int row_chunks(std::ptrdiff_t rows, int max_chunks, int sms) {
+/// Resident blocks of kPartialThreads per SM of a row-chunk kernel.
+template <class Kernel> int resident_blocks(Kernel kernel) {
   int per_sm = 0;
-  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, partial_kernel<In, VEC>, kPartialThreads, 0),
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kPartialThreads, 0),
         "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
-  const std::ptrdiff_t slots = std::ptrdiff_t(std::max(per_sm, 1)) * sms;
+  return std::max(per_sm, 1);
+}
+
+/// Chunks per row over `rows` rows for a kernel of `per_sm` resident blocks: the fewest
+/// (≤ max_chunks) whose grid fills its last wave of resident blocks to 95 %, else the fullest last
+/// wave (a part-filled last wave leaves SMs without loads in flight).
+int row_chunks(std::ptrdiff_t rows, int max_chunks, int sms, int per_sm) {
+  const std::ptrdiff_t slots = std::ptrdiff_t(per_sm) * sms;
   int best = 1;
   double best_fill = 0;
   for (int c = 1; c <= max_chunks; ++c) {
@@ -794,10 +801,19 @@ template <class In, int VEC> int row_chunks(std::ptrdiff_t rows, int max_chunks,
   return best;
 }
 
+/// The row chunks of partial_kernel<In, VEC> and of histogram_kernel / gather_kernel<In, VEC>, each
+/// filling its own waves.
+template <class In, int VEC> void plan_chunks(Workspace& ws, std::ptrdiff_t rows, int max_chunks, int sms) {
+  constexpr int i = input_instance<In, VEC>;
+  ws.row_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, resident_blocks(partial_kernel<In, VEC>)));
+  const int level1 = std::min(resident_blocks(histogram_kernel<In, VEC>), resident_blocks(gather_kernel<In, VEC>));
+  ws.level1_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, level1));
+}
+
 }  // namespace
 
 void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::ptrdiff_t vocab) {
-  auto* ws = new Workspace{batch, rows_per_sequence, vocab, {1, 1, 1, 1}, 1, nullptr, nullptr, nullptr, nullptr, nullptr,
+  auto* ws = new Workspace{batch, rows_per_sequence, vocab, {1, 1, 1, 1}, {1, 1, 1, 1}, 1, nullptr, nullptr, nullptr, nullptr, nullptr,
                            nullptr, nullptr, Level1{}};
   try {
     const std::ptrdiff_t rows = batch * rows_per_sequence;
@@ -805,10 +821,10 @@ void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::p
     // Row chunks of ≥ 4096 tokens; merge chunks of ≥ 2048 (one 16-byte access per thread), enough
     // to fill the SMs.
     const int max_row_chunks = int(std::min<std::ptrdiff_t>(kMaxRowChunks, (vocab + 4095) / 4096));
-    ws->row_chunks[input_instance<float, 1>] = chunk_count(vocab, row_chunks<float, 1>(rows, max_row_chunks, sms));
-    ws->row_chunks[input_instance<float, 4>] = chunk_count(vocab, row_chunks<float, 4>(rows, max_row_chunks, sms));
-    ws->row_chunks[input_instance<std::uint16_t, 1>] = chunk_count(vocab, row_chunks<std::uint16_t, 1>(rows, max_row_chunks, sms));
-    ws->row_chunks[input_instance<std::uint16_t, 8>] = chunk_count(vocab, row_chunks<std::uint16_t, 8>(rows, max_row_chunks, sms));
+    plan_chunks<float, 1>(*ws, rows, max_row_chunks, sms);
+    plan_chunks<float, 4>(*ws, rows, max_row_chunks, sms);
+    plan_chunks<std::uint16_t, 1>(*ws, rows, max_row_chunks, sms);
+    plan_chunks<std::uint16_t, 8>(*ws, rows, max_row_chunks, sms);
     const std::ptrdiff_t merge_by_blocks = (kMergeBlocksPerSm * std::ptrdiff_t(sms) + batch - 1) / batch;
     ws->merge_chunks = chunk_count(vocab, int(std::max<std::ptrdiff_t>(1, std::min(merge_by_blocks, (vocab + 2047) / 2048))));
     const int most_row_chunks = *std::max_element(std::begin(ws->row_chunks), std::end(ws->row_chunks));
@@ -827,7 +843,8 @@ void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::p
     l1.crossing = static_cast<Crossing*>(allocate(sizeof(Crossing) * std::size_t(rows)));
     l1.candidates = static_cast<unsigned long long*>(allocate(sizeof(unsigned long long) * std::size_t(rows * kCandidates)));
     l1.count = static_cast<unsigned*>(allocate(sizeof(unsigned) * std::size_t(rows)));
-    l1.ahead = static_cast<Ahead*>(allocate(sizeof(Ahead) * std::size_t(rows * most_row_chunks)));
+    const int most_level1_chunks = *std::max_element(std::begin(ws->level1_chunks), std::end(ws->level1_chunks));
+    l1.ahead = static_cast<Ahead*>(allocate(sizeof(Ahead) * std::size_t(rows * most_level1_chunks)));
     check(cudaMemset(l1.bins, 0, sizeof(unsigned long long) * std::size_t(rows * kBins)), "cudaMemset");
     check(cudaMemset(l1.done, 0, sizeof(unsigned) * std::size_t(rows)), "cudaMemset");
     check(cudaMemset(l1.count, 0, sizeof(unsigned) * std::size_t(rows)), "cudaMemset");
@@ -874,15 +891,17 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
     if (truncated) {
       const double target = params.truncation == NbceParams::TopP ? params.top_p : double(params.top_k);
       const bool top_k = params.truncation == NbceParams::TopK;
-      const dim3 row_grid{unsigned(rows), unsigned(row_chunks)};
-      const std::ptrdiff_t row_chunk = chunk_length(vocab, row_chunks);
-      histogram_kernel<In, VEC><<<row_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, row_chunk, ws->partials,
-                                                                         top_k, target, ws->level1);
-      gather_kernel<In, VEC><<<row_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, row_chunk, ws->partials,
-                                                                      top_k, target, ws->level1);
+      Level1 level1 = ws->level1;
+      level1.chunks = ws->level1_chunks[input_instance<In, VEC>];
+      const dim3 level1_grid{unsigned(rows), unsigned(level1.chunks)};
+      const std::ptrdiff_t level1_chunk = chunk_length(vocab, level1.chunks);
+      histogram_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk,
+                                                                            ws->partials, row_chunks, top_k, target, level1);
+      gather_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk,
+                                                                         ws->partials, row_chunks, top_k, target, level1);
       nucleus_kernel<In, VEC><<<unsigned(rows), kNucleusThreads, 0, stream>>>(zt, logits_stride, vocab, ws->partials,
-                                                                            row_chunks, top_k, target, ws->level1,
-                                                                            ws->stats, entropies, report, params, pools);
+                                                                            row_chunks, top_k, target, level1, ws->stats,
+                                                                            entropies, report, params, pools);
     } else {
       finalise_kernel<<<unsigned(ws->batch), kFinaliseThreads, 0, stream>>>(ws->partials, row_chunks, ws->stats, entropies,
                                                                            report, params, pools);
