@@ -547,11 +547,15 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
     };
     if (n <= kCandidates) {  // gather_kernel's candidates and chunk sums
       for (int j = threadIdx.x; j < n; j += kNucleusThreads) keys[j] = level1.candidates[row * kCandidates + j];
-      if (threadIdx.x == 0)
-        for (int c = 0; c < level1.chunks; ++c) {
-          const Ahead a = level1.ahead[row * level1.chunks + c];
-          chunks_ahead.h += a.h, chunks_ahead.n += a.n;
-        }
+      if (threadIdx.x < 32) {  // warp 0, in a fixed order
+        double h = 0;
+        int n_kept = 0;
+        for (int c = threadIdx.x; c < level1.chunks; c += 32)
+          h += level1.ahead[row * level1.chunks + c].h, n_kept += level1.ahead[row * level1.chunks + c].n;
+        for (int offset = 16; offset > 0; offset >>= 1)
+          h += __shfl_xor_sync(~0u, h, offset), n_kept += __shfl_xor_sync(~0u, n_kept, offset);
+        if (threadIdx.x == 0) chunks_ahead = {h, n_kept};
+      }
       __syncthreads();
     }
     bool single_value = false;
