@@ -1,8 +1,9 @@
 // CPU ↔ CUDA comparison of the batched NBCE step: the same selections, nuclei (the −inf pattern of
 // the merged row) and, within float32 rounding, entropies and log-probs, over several steps, for
 // every truncation and pooling, float32 and bfloat16, including rows whose crossing bin overflows
-// the shared buffer (ties), pools listing rows over several warps, and steps after one that reported
-// an invalid row. Skips without a CUDA device.
+// the shared buffer (ties over the row chunks), a top-p cut inside a tie spread over the row chunks,
+// pools listing rows over several warps, and steps after one that reported an invalid row. Skips
+// without a CUDA device.
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/nbce_batch.hpp>
 
@@ -19,6 +20,8 @@ RowMatrixX<float> logits(Index rows, Index vocab, std::uint64_t seed, bool ties)
   if (ties) {
     z.row(1).setConstant(0.0f);  // every token tied: the refinement reaches the index bits
     for (Index v = 0; v < vocab; v += 3) z(2, v) = 1.0f;  // a third tied at the top
+    z.row(3).setConstant(0.0f);  // the top-p cut inside a tie of every 37th token, spread over the
+    for (Index v = 0; v < vocab; v += 37) z(3, v) = 8.0f;  // row chunks, within the shared buffer
   }
   return z;
 }
@@ -120,6 +123,7 @@ TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
   compare<bfloat16>(Pooling::MinEntropy, Truncation::TopP(0.95), 1, 65, 152064, false);
   compare<float>(Pooling::MinEntropy, Truncation::None(), 1, 257, 32000, false);
   compare<float>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);  // 0.9·32000 would tie
+  compare<bfloat16>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);
   compare<float>(Pooling::Average, Truncation::TopK(5000), 3, 4, 32000, true);
   compare<float>(Pooling::MinEntropy, Truncation::TopP(0.95), 2, 3, 4097, false);  // not a multiple of 8
   for (const auto pooling : {Pooling::Average, Pooling::SoftEntropy, Pooling::Max})  // 69 context rows: 3 warps
