@@ -2,8 +2,9 @@
 // the merged row) and, within float32 rounding, entropies and log-probs, over several steps, for
 // every truncation and pooling, float32 and bfloat16, including rows whose crossing bin overflows
 // the shared buffer (ties over the row chunks), a top-p cut inside a tie spread over the row chunks,
-// pools listing rows over several warps, and steps after one that reported an invalid row. Skips
-// without a CUDA device.
+// pools listing rows over several warps, and steps after one that reported an invalid row. A token
+// within float32 rounding of a row's top-p boundary may be decided either way (its merged support
+// or its §4 branch); such tokens are counted apart. Skips without a CUDA device.
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/nbce_batch.hpp>
 
@@ -78,26 +79,36 @@ void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, In
     ed.copy_to_host(h_got.data(), batch * rows);
     EXPECT_EQ(sel_got, sel_want) << "step " << t;
     for (std::size_t i = 0; i < h_want.size(); ++i) worst_h = std::max(worst_h, double(std::abs(h_got[i] - h_want[i])));
+    // Whether token i of the merged rows lies within float32 rounding (1e-6) of some row's top-p
+    // boundary, where sums in another order may decide either way.
+    const auto at_boundary = [&](Index i) {
+      const Index b_seq = i / vocab, token = i % vocab;
+      bool near = false;
+      for (Index r = 0; r < rows && truncation.kind == nbce::Truncation::Kind::TopP && !near; ++r) {
+        std::vector<float> row(static_cast<std::size_t>(vocab));
+        for (Index v = 0; v < vocab; ++v) {
+          const In x = host[std::size_t((b_seq * rows + r) * vocab + v)];
+          if constexpr (std::is_same_v<In, float>) row[std::size_t(v)] = x;
+          else row[std::size_t(v)] = to_float(x);
+        }
+        near = boundary_distance(row.data(), vocab, token, truncation.top_p) <= 1e-6;
+      }
+      return near;
+    };
     for (Index i = 0; i < want.size(); ++i) {
       const float a = got.data()[i], b = want.data()[i];
-      if ((a == -kInf) != (b == -kInf)) {
-        // Allowed only for a token within float32 rounding (1e-6) of a row's top-p boundary.
-        const Index b_seq = i / vocab, token = i % vocab;
-        bool at_boundary = false;
-        for (Index r = 0; r < rows && truncation.kind == nbce::Truncation::Kind::TopP; ++r) {
-          std::vector<float> row(static_cast<std::size_t>(vocab));
-          for (Index v = 0; v < vocab; ++v) {
-            const In x = host[std::size_t((b_seq * rows + r) * vocab + v)];
-            if constexpr (std::is_same_v<In, float>) row[std::size_t(v)] = x;
-            else row[std::size_t(v)] = to_float(x);
-          }
-          at_boundary = at_boundary || boundary_distance(row.data(), vocab, token, truncation.top_p) <= 1e-6;
-        }
-        (at_boundary ? boundary_flips : pattern_differs) += 1;
+      if ((a == -kInf) != (b == -kInf)) {  // the merged support differs: allowed only at a boundary
+        (at_boundary(i) ? boundary_flips : pattern_differs) += 1;
         continue;
       }
       if (b != -kInf) {
         const double d = std::abs(double(a) - double(b));
+        // A boundary token of row 0 (or of a pooled row under a sum) flips its branch of §4 without
+        // changing the merged support: y moves by β·(l_k − l_0); counted as a flip, not an error.
+        if (d >= 2e-4 && at_boundary(i)) {
+          ++boundary_flips;
+          continue;
+        }
         if (d > worst_lp) worst_lp = d, worst_at = i, worst_got = a, worst_want = b;
         far_off += d > 1e-3 ? 1 : 0;
       }
