@@ -21,7 +21,7 @@ namespace {
 constexpr int kThreads = 1024;
 
 template <class In, int VEC>
-__global__ void __launch_bounds__(kThreads, 2)
+__global__ void __launch_bounds__(kThreads)
 softmax_kernel(const In* __restrict__ z, std::ptrdiff_t cols, std::ptrdiff_t z_stride, float* __restrict__ out,
                std::ptrdiff_t out_stride, bool log, Report report) {
   const std::ptrdiff_t row = blockIdx.x;
@@ -29,31 +29,22 @@ softmax_kernel(const In* __restrict__ z, std::ptrdiff_t cols, std::ptrdiff_t z_s
   float* outr = out + row * out_stride;
   float m = -INFINITY, s = 0.0f;
   int bad = 0;
-  // kUnroll loads in flight per thread before the arithmetic (two float4: what fits 32 registers).
-  constexpr int kUnroll = VEC == 4 ? 2 : 1;
-  constexpr std::ptrdiff_t kStep = std::ptrdiff_t(kThreads) * VEC;
-  for (std::ptrdiff_t base = std::ptrdiff_t(threadIdx.x) * VEC; base < cols; base += kStep * kUnroll) {
-    float xs[kUnroll][VEC];
+  float x[VEC];
+  for (std::ptrdiff_t i = std::ptrdiff_t(threadIdx.x) * VEC; i < cols; i += kThreads * VEC) {
+    Loader<In, VEC>::load(zr, i, x);
+    float local = -INFINITY;
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u)
-      if (base + u * kStep < cols) Loader<In, VEC>::load(zr, base + u * kStep, xs[u]);
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u) {
-      if (base + u * kStep >= cols) break;
-      float local = -INFINITY;
-#pragma unroll
-      for (int k = 0; k < VEC; ++k) {
-        bad |= int(invalid_logit(xs[u][k]));
-        local = fmaxf(local, xs[u][k]);
-      }
-      if (local == -INFINITY) continue;  // all masked
-      const float m_new = fmaxf(m, local);
-      float part = 0.0f;
-#pragma unroll
-      for (int k = 0; k < VEC; ++k) part += __expf(xs[u][k] - m_new);
-      s = s * __expf(m - m_new) + part;
-      m = m_new;
+    for (int k = 0; k < VEC; ++k) {
+      bad |= int(invalid_logit(x[k]));
+      local = fmaxf(local, x[k]);
     }
+    if (local == -INFINITY) continue;  // all masked
+    const float m_new = fmaxf(m, local);
+    float part = 0.0f;
+#pragma unroll
+    for (int k = 0; k < VEC; ++k) part += __expf(x[k] - m_new);
+    s = s * __expf(m - m_new) + part;
+    m = m_new;
   }
   // Warp, then block reduction of (m, s, bad).
   for (int offset = 16; offset > 0; offset >>= 1) {
@@ -91,19 +82,12 @@ softmax_kernel(const In* __restrict__ z, std::ptrdiff_t cols, std::ptrdiff_t z_s
     return;
   }
   const float lse = m + __logf(s), inv_s = 1.0f / s;
-  for (std::ptrdiff_t base = std::ptrdiff_t(threadIdx.x) * VEC; base < cols; base += kStep * kUnroll) {
-    float xs[kUnroll][VEC];
+  for (std::ptrdiff_t i = std::ptrdiff_t(threadIdx.x) * VEC; i < cols; i += kThreads * VEC) {
+    Loader<In, VEC>::load(zr, i, x);
+    float y[VEC];
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u)
-      if (base + u * kStep < cols) Loader<In, VEC>::load(zr, base + u * kStep, xs[u]);
-#pragma unroll
-    for (int u = 0; u < kUnroll; ++u)
-      if (base + u * kStep < cols) {
-        float y[VEC];
-#pragma unroll
-        for (int k = 0; k < VEC; ++k) y[k] = log ? xs[u][k] - lse : __expf(xs[u][k] - m) * inv_s;
-        store<VEC>(outr, base + u * kStep, y);
-      }
+    for (int k = 0; k < VEC; ++k) y[k] = log ? x[k] - lse : __expf(x[k] - m) * inv_s;
+    store<VEC>(outr, i, y);
   }
 }
 
