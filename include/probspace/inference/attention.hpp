@@ -44,9 +44,8 @@ struct AttentionConfig {
 };
 
 /// Causal prefill: out = softmax(scores)·V per query head. Host memory on a CPU context, device
-/// memory on a CUDA context. EXPERIMENTAL on CUDA: compiled but not yet run on a GPU (its tests in
-/// tests/cuda/test_attention_cuda.cpp await the H200); use the CPU backend for trusted results. out may alias q (inputs are copied, rotated, before any output is
-/// written). CUDA (docs/attention.md, "CUDA"): head_dim 64 or 128 and dv = head_dim (else
+/// memory on a CUDA context (its CPU comparison, tests/cuda/test_attention_cuda.cpp, passes on the
+/// H200). out may alias q (inputs are copied, rotated, before any output is written). CUDA (docs/attention.md, "CUDA"): head_dim 64 or 128 and dv = head_dim (else
 /// InvalidArgument 'rope.head_dim' / 'v'); the rotated q and k, v and the softmax weights enter the
 /// tensor-core products as bfloat16 (float32 accumulation), so results differ from the CPU by
 /// bfloat16 rounding (relative ~2^-8); with Context::defer_errors a non-finite input is reported
