@@ -47,6 +47,7 @@ public:
 
   T* data() const { return data_; }
   std::ptrdiff_t size() const { return size_; }
+  /// Blocking: the bytes are on the device on return, so any context's stream may read them next.
   void copy_from_host(const T* host, std::ptrdiff_t n);
   void copy_to_host(T* host, std::ptrdiff_t n) const;
   /// A [rows, cols] view over this buffer (rows·cols ≤ size()).

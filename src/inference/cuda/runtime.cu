@@ -70,8 +70,12 @@ double elapsed_ms(void* start, void* stop) {
   return double(ms);
 }
 
+/// From pageable host memory cudaMemcpy returns once the bytes are staged, before the DMA lands
+/// ("API synchronization behavior"), and the contexts' streams are non-blocking: without the
+/// synchronisation a kernel queued next on a context stream could read the old contents.
 void copy_to_device(void* device, const void* host, std::size_t bytes) {
   check(cudaMemcpy(device, host, bytes, cudaMemcpyHostToDevice), "cudaMemcpy to device");
+  check(cudaStreamSynchronize(nullptr), "cudaStreamSynchronize after the copy to device");
 }
 void copy_to_host(void* host, const void* device, std::size_t bytes) {
   check(cudaMemcpy(host, device, bytes, cudaMemcpyDeviceToHost), "cudaMemcpy to host");
