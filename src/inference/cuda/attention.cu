@@ -33,7 +33,6 @@ using Bf16 = __nv_bfloat16;
 
 __device__ __forceinline__ bool finite(float x) { return (__float_as_uint(x) & 0x7f800000u) != 0x7f800000u; }
 
-
 // ---------------------------------------------------------------------------------------------------
 // 1. Rotation
 
