@@ -1,13 +1,18 @@
-// The batched NBCE step (spec nbce.md §8) in four kernels:
+// The batched NBCE step (spec nbce.md §8) in four stages (six kernels with truncation):
 //  1. partial_kernel  [rows × chunks]: the one DRAM pass — per chunk the online (max, Σe, Σe·(z−max))
-//     with the input check (e = exp(z − max)).
-//  2. finalise_kernel (no truncation) or nucleus_kernel (top-p / top-k, one block per row, the row
-//     re-read from L2): LSE, the nucleus (cut, last tie, size) and the partial entropy (§3, §5).
-//     Top-p/top-k by selection: a histogram of the mass over d = max − z in bins of 1/64 finds the
-//     crossing bin; only its tokens are sorted (a radix refinement on (value, index) keys first if
-//     they exceed the shared buffer).
-//  3. merge_kernel    [batch × chunks]: the min-entropy selection with η hysteresis (§6) or the
-//     pooling weights, the pooled row merged with row 0 (§2, §4) and its online (max, Σ).
+//     with the input check (e = exp(z − max)). The chunk count fills whole waves of resident blocks.
+//  2. finalise_kernel (no truncation; one block per sequence) or, for top-p / top-k, three kernels
+//     (the rows re-read from L2): LSE, the nucleus (cut, last tie, size) and the partial entropy
+//     (§3, §5) by selection. histogram_kernel [rows × chunks]: a histogram of the mass over
+//     d = max − z in bins of 1/64 (integer atomics into the row's bins) finds the crossing bin;
+//     gather_kernel [rows × chunks]: its tokens' keys and the entropy of the tokens ahead of it;
+//     nucleus_kernel (one block per row): only the crossing bin's tokens are sorted (a radix
+//     refinement on (value, index) keys over the row first if they exceed the shared buffer). Then,
+//     once per sequence (nucleus_kernel: the block finishing its sequence's last row), the
+//     min-entropy selection with η hysteresis (§6) or the pooling weights (§2) as the list of rows of
+//     nonzero weight.
+//  3. merge_kernel    [batch × chunks]: the listed rows pooled and merged with row 0 (§2, §4) and
+//     the merged row's online (max, Σ); min-entropy pooling reads two rows.
 //  4. normalise_kernel [batch × chunks]: log_softmax of the merged row in place.
 // The nucleus semantics are nbce::Nucleus's: kept iff z > cut, or z == cut and t ≤ last_tie.
 #include "backend.hpp"
@@ -19,13 +24,18 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
+#include <iterator>
+#include <type_traits>
 
 namespace probspace::inference::cuda_backend {
 namespace {
 
 constexpr int kPartialThreads = 512;
+constexpr int kFinaliseThreads = 256;
 constexpr int kNucleusThreads = 1024;
 constexpr int kMergeThreads = 512;
+constexpr int kMergeBlocksPerSm = 2;
+constexpr int kLevel1BlocksPerSm = 3;  // histogram_kernel, gather_kernel (≤ 40 registers)
 constexpr int kBins = 2048;             // histogram bins (11-bit radix digits in the refinement)
 constexpr float kBinsPerNat = 64.0f;    // level-1 bin width 1/64 in d = max z − z
 constexpr int kCandidates = 2048;       // crossing-bin tokens sorted in shared memory
@@ -44,13 +54,51 @@ struct RowStat {
   int last_tie, size;
 };
 
+/// A pooled row and its weight (§2; 1 for min-entropy and max pooling).
+struct PoolEntry {
+  std::int32_t row;
+  float weight;
+};
+/// Each sequence's pooled rows: those of nonzero weight in ascending order (max pooling: 1 … n).
+struct Pools {
+  int rows;                // n + 1 per sequence
+  PoolEntry* entries;      // [batch × rows], count[b] in use
+  std::int32_t* count;     // [batch]
+  std::int32_t* selected;  // [batch] (the caller's): k* of min-entropy pooling, else −1
+  std::int32_t* previous;  // [batch]: the last selection, −1 for none
+  unsigned* done;          // [batch]: rows of the step finished (nucleus_kernel), 0 between steps
+};
+
+struct Crossing;
+/// A chunk's tokens ahead of the crossing bin: Σ −p·clip(l) and their count.
+struct Ahead {
+  double h;
+  int n;
+};
+/// The nucleus split over row chunks (histogram_kernel, gather_kernel) for nucleus_kernel.
+struct Level1 {
+  unsigned long long* bins;        // [rows × kBins]: bin weights (fixed point), 0 between steps
+  unsigned* done;                  // [rows]: chunks finished, 0 between steps
+  Crossing* crossing;              // [rows]
+  unsigned long long* candidates;  // [rows × kCandidates]: the crossing bin's sort keys, unordered
+  unsigned* count;                 // [rows]: crossing-bin tokens (may exceed kCandidates), 0 between steps
+  Ahead* ahead;                    // [rows × chunks]
+  int chunks;                      // level-1 chunks per row (of the input instance in use)
+};
+
 struct Workspace {
   std::ptrdiff_t batch, rows_per_sequence, vocab;
-  int row_chunks, merge_chunks;
-  Partial* partials;       // [rows × row_chunks]
+  int row_chunks[4];     // per partial_kernel instance (input_instance)
+  int level1_chunks[4];  // per histogram_kernel and gather_kernel instance
+  int merge_chunks;
+  Partial* partials;       // [rows × max row_chunks]
   RowStat* stats;          // [rows]
   float2* merge_partials;  // [batch × merge_chunks]: (max, Σ exp) of the merged row
-  std::int32_t* previous;  // [batch]: the last selection, −1 for none
+  PoolEntry* pool_entries;
+  std::int32_t* pool_count;
+  std::int32_t* previous;
+  unsigned* done;
+  Level1 level1;
 };
 
 __device__ __forceinline__ void merge_state(float& m, float& s, float& a, float m2, float s2, float a2) {
@@ -136,16 +184,72 @@ __device__ Partial combine(const Partial* p, int chunks) {
   return r;
 }
 
-/// No truncation: H = log S − A/S from the partials (as the CPU's exp pass); one thread per row.
-__global__ void finalise_kernel(const Partial* __restrict__ partials, int chunks, std::ptrdiff_t rows, RowStat* stats,
-                                float* entropies, Report report) {
-  const std::ptrdiff_t row = std::ptrdiff_t(blockIdx.x) * blockDim.x + threadIdx.x;
-  if (row >= rows) return;
-  const Partial p = combine(partials + row * chunks, chunks);
-  if (p.bad || p.finite == 0) report_index(report, row);
-  const float entropy = __logf(p.s) - p.a / p.s;
-  stats[row] = {p.m + __logf(p.s), -INFINITY, entropy, -1, p.finite};
-  entropies[row] = entropy;
+/// Sequence b's pool from its rows' statistics (written in this step, read past L1), by the whole
+/// block: the min-entropy selection (§6: argmin of H_r − η·[r = k_prev], ties to the lowest index) or
+/// the linear pooling weights (§2), listed in row order by warp 0.
+__device__ void select_pool(const RowStat* st, std::ptrdiff_t b, const NbceParams& params, const Pools& pools) {
+  __shared__ double scratch[32];
+  const int rows = pools.rows, first = params.select_row0 ? 0 : 1;
+  const auto entropy = [&](int r) { return double(__ldcg(&st[r].entropy)); };
+  int k = -1;
+  double low[1] = {INFINITY}, sum[1] = {0};
+  if (params.pooling == NbceParams::MinEntropy) {
+    const int previous = pools.previous[b];  // read by every thread before the reduction's barriers
+    unsigned long long best[1] = {~0ull};
+    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x) {
+      const float h = float(entropy(r) - (r == previous ? params.eta : 0.0));
+      const std::uint32_t u = __float_as_uint(h), ascending = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+      best[0] = min(best[0], (static_cast<unsigned long long>(ascending) << 32) | unsigned(r));
+    }
+    block_reduce(best, reinterpret_cast<unsigned long long*>(scratch), Min{});
+    k = int(best[0] & 0xffffffffu);
+  } else if (params.pooling == NbceParams::SoftEntropy) {  // w = softmax(−H/T_H), max-shifted
+    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x) low[0] = fmin(low[0], entropy(r));
+    block_reduce(low, scratch, Min{});
+    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x)
+      sum[0] += exp(-(entropy(r) - low[0]) / params.soft_temperature);
+    block_reduce(sum, scratch, Sum{});
+  }
+  if (threadIdx.x >= 32) return;
+  const auto weight = [&](int r) {
+    switch (params.pooling) {
+    case NbceParams::MinEntropy: return r == k ? 1.0f : 0.0f;
+    case NbceParams::Average: return r >= 1 ? float(1.0 / double(rows - 1)) : 0.0f;
+    case NbceParams::SoftEntropy:
+      return r >= first ? float(exp(-(entropy(r) - low[0]) / params.soft_temperature) / sum[0]) : 0.0f;
+    case NbceParams::Max: break;
+    }
+    return r >= 1 ? 1.0f : 0.0f;  // max pooling: every context row, unweighted
+  };
+  PoolEntry* entries = pools.entries + b * rows;
+  const unsigned lane = threadIdx.x;
+  int n = 0;
+  for (int base = 0; base < rows; base += 32) {
+    const int r = base + int(lane);
+    const float w = r < rows ? weight(r) : 0.0f;
+    const unsigned listed = __ballot_sync(~0u, w != 0.0f);
+    if (w != 0.0f) entries[n + __popc(listed & ((1u << lane) - 1))] = {r, w};
+    n += __popc(listed);
+  }
+  if (lane == 0) pools.count[b] = n, pools.selected[b] = k, pools.previous[b] = k;
+}
+
+/// No truncation: H = log S − A/S from the partials (as the CPU's exp pass), then the pool; one block
+/// per sequence.
+__global__ void __launch_bounds__(kFinaliseThreads)
+finalise_kernel(const Partial* __restrict__ partials, int chunks, RowStat* stats, float* entropies, Report report,
+                NbceParams params, Pools pools) {
+  const std::ptrdiff_t b = blockIdx.x;
+  for (int r = threadIdx.x; r < pools.rows; r += kFinaliseThreads) {
+    const std::ptrdiff_t row = b * pools.rows + r;
+    const Partial p = combine(partials + row * chunks, chunks);
+    if (p.bad || p.finite == 0) report_index(report, row);
+    const float entropy = __logf(p.s) - p.a / p.s;
+    stats[row] = {p.m + __logf(p.s), -INFINITY, entropy, -1, p.finite};
+    entropies[row] = entropy;
+  }
+  __syncthreads();
+  select_pool(stats + b * pools.rows, b, params, pools);
 }
 
 /// Sort keys: ascending key = descending value, then ascending index (the order §3's ties take).
@@ -176,109 +280,286 @@ __device__ void block_scan2(double v0, double v1, double& e0, double& e1, double
   e1 = e0 + v0;
 }
 
-/// f(x, i) for every token of a row, VEC tokens per load.
-template <class In, int VEC, class F> __device__ void for_each_token(const In* z, std::ptrdiff_t n, F&& f) {
-  float x[VEC];
-  for (std::ptrdiff_t i = std::ptrdiff_t(threadIdx.x) * VEC; i < n; i += std::ptrdiff_t(blockDim.x) * VEC) {
-    Loader<In, VEC>::load(z, i, x);
+/// f(x, i) for every token of a row, each thread's in ascending i, VEC tokens per load and LOADS
+/// loads (by default up to 16 tokens) in flight per thread (one load at a time leaves the block
+/// waiting on L2 latency).
+template <class In, int VEC, int LOADS = (VEC == 1 ? 4 : 16 / VEC), class F>
+__device__ void for_each_token(const In* z, std::ptrdiff_t n, F&& f) {
+  constexpr int kTokenLoads = LOADS;
+  const std::ptrdiff_t step = std::ptrdiff_t(blockDim.x) * VEC;
+  for (std::ptrdiff_t base = std::ptrdiff_t(threadIdx.x) * VEC; base < n; base += step * kTokenLoads) {
+    float x[kTokenLoads][VEC];
 #pragma unroll
-    for (int k = 0; k < VEC; ++k) f(x[k], i + k);
+    for (int u = 0; u < kTokenLoads; ++u)
+      if (base + u * step < n) Loader<In, VEC>::load(z, base + u * step, x[u]);
+#pragma unroll
+    for (int u = 0; u < kTokenLoads; ++u)
+      if (base + u * step < n)
+#pragma unroll
+        for (int k = 0; k < VEC; ++k) f(x[u][k], base + u * step + k);
   }
 }
 
+/// A valid row's constants for the nucleus (§3): max, LSE, the target in bin-weight units and the
+/// level-1 limit on d = m − z.
+struct RowFrame {
+  float m, lse;
+  bool top_k;
+  double target;  // top-p: top_p·2^43 (fixed point); top-k: min(k, finite tokens)
+  float d_limit;
+  /// A token's weight in fixed point: 1 for top-k, p·2^43 for top-p.
+  __device__ unsigned long long weight(float x) const {
+    return top_k ? 1ull : static_cast<unsigned long long>(__float2ll_rn(__expf(x - lse) * kFixedScale));
+  }
+  __device__ int bin(float x) const { return min(int((m - x) * kBinsPerNat), kBins - 1); }
+  __device__ float entropy_term(float x) const {  // −p·clip(l, −100, 0), summed in float per thread
+    const float l = x - lse;
+    return -__expf(l) * fmaxf(l, float(kEntropyClip));
+  }
+  /// Top-k keys have no index bits: a set of one value is final.
+  __device__ unsigned long long key(float x, std::ptrdiff_t i) const { return sort_key(x, top_k ? 0u : std::uint32_t(i)); }
+};
+
+/// combine by each warp of a block on one row: lane l merges the chunks c ≡ l (mod 32) (the loads
+/// in parallel, not a chain), then a butterfly; lane 0's state (merges are not bitwise symmetric) is
+/// every thread's, in every kernel that combines the row so.
+__device__ Partial warp_combine(const Partial* p, int chunks) {
+  Partial r{-INFINITY, 0.0f, 0.0f, 0, 0};
+  for (int c = int(threadIdx.x % 32); c < chunks; c += 32) {
+    const Partial q = p[c];
+    merge_state(r.m, r.s, r.a, q.m, q.s, q.a);
+    r.finite += q.finite, r.bad |= q.bad;
+  }
+  for (int offset = 16; offset > 0; offset >>= 1) {
+    merge_state(r.m, r.s, r.a, __shfl_xor_sync(~0u, r.m, offset), __shfl_xor_sync(~0u, r.s, offset),
+                __shfl_xor_sync(~0u, r.a, offset));
+    r.finite += __shfl_xor_sync(~0u, r.finite, offset);
+    r.bad |= __shfl_xor_sync(~0u, r.bad, offset);
+  }
+  return {__shfl_sync(~0u, r.m, 0), __shfl_sync(~0u, r.s, 0), __shfl_sync(~0u, r.a, 0), r.finite, r.bad};
+}
+
+/// A row's frame (valid: not to be reported), its level-1 crossing bin (−1: the target was not
+/// reached even with every token) and the weight of the bins ahead of it (exact integers), from
+/// histogram_kernel: the one frame of the row in the later kernels.
+struct Crossing {
+  RowFrame frame;
+  int bin;
+  double before;
+  bool valid;
+};
+
+/// The frame of the row whose chunks' partials are `partials` (by whole warps); false for a row to
+/// report (a non-finite logit other than −inf, or no finite one).
+__device__ bool row_frame(const Partial* partials, int chunks, std::ptrdiff_t vocab, bool top_k, double target,
+                          RowFrame& f) {
+  const Partial p = warp_combine(partials, chunks);
+  if (p.bad || p.finite == 0) return false;
+  f.m = p.m, f.lse = p.m + __logf(p.s), f.top_k = top_k;
+  f.target = top_k ? fmin(target, double(p.finite)) : target * kFixedScale;
+  // Top-p: a token with p ≤ (1 − top_p)/V is never kept, so only d < log(V/(1 − top_p)) + m − lse
+  // enters level 1 (histogram_kernel retries with every token when rounding leaves the target unreached).
+  f.d_limit = top_k ? INFINITY : float(log(double(vocab) / (1.0 - target)) + double(f.m - f.lse));
+  return true;
+}
+
+/// Bin weights in fixed point as two native 32-bit shared atomics: the high part and the low
+/// kLowBits; integer sums are exact and independent of the order.
+struct BinWeights {
+  unsigned high[kBins], low[kBins];
+  __device__ void clear(int n_bins) {
+    for (int b = threadIdx.x; b < n_bins; b += blockDim.x) high[b] = 0, low[b] = 0;
+  }
+  __device__ void add(int b, unsigned long long w) {
+    atomicAdd(&high[b], unsigned(w >> kLowBits));
+    atomicAdd(&low[b], unsigned(w & ((1u << kLowBits) - 1)));
+  }
+  __device__ unsigned long long operator[](int b) const {
+    return (static_cast<unsigned long long>(high[b]) << kLowBits) + low[b];
+  }
+};
+
+/// The first of `n_bins` bins (weights w(b): exact integers in double, so any summation order gives
+/// the same result) where the running weight from `before` reaches `target`, by the whole block; −1
+/// if none. `before` gains the weight of the bins ahead of it (unchanged when none).
+template <class W> __device__ int find_crossing(int n_bins, const W& w, double target, double& before) {
+  __shared__ double totals[32];
+  __shared__ double ahead;
+  __shared__ int found;
+  double running = before;
+  for (int base = 0; base < n_bins; base += 2 * int(blockDim.x)) {
+    if (threadIdx.x == 0) found = -1;  // ordered before the writes below by block_scan2's barriers
+    const int b0 = base + 2 * int(threadIdx.x), b1 = b0 + 1;
+    const double w0 = b0 < n_bins ? w(b0) : 0.0, w1 = b1 < n_bins ? w(b1) : 0.0;
+    double e0, e1;
+    block_scan2(w0, w1, e0, e1, totals);
+    if (running + e0 < target && target <= running + e0 + w0) found = b0, ahead = e0;
+    if (running + e1 < target && target <= running + e1 + w1) found = b1, ahead = e1;
+    __syncthreads();
+    const int bin = found;
+    double group = 0;  // totals[0 … warps − 1]: the warps' totals
+    for (int k = 0; k < int(blockDim.x / 32); ++k) group += totals[k];
+    running += bin >= 0 ? ahead : group;
+    __syncthreads();  // found, ahead and totals are rewritten next
+    if (bin >= 0) {
+      before = running;
+      return bin;
+    }
+  }
+  return -1;
+}
+
+/// Loads in flight per thread in histogram_kernel's rare pass over a whole row (the default would
+/// double its registers).
+constexpr int kRareLoads = 1;
+
+/// Level 1 of the nucleus over d = m − z, per chunk of a row [rows × chunks]: the chunk's histogram
+/// in shared memory added into the row's bins with 64-bit integer atomics (exact in any order). The
+/// block finishing the row's last chunk (its chunks' atomics published by fences before the count)
+/// finds the crossing bin and the weight ahead of it (if the target is not reached within d_limit,
+/// from its own histogram of every token of the row), then zeroes the bins and the count.
 template <class In, int VEC>
-__global__ void __launch_bounds__(kNucleusThreads)
-nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, const Partial* __restrict__ partials,
-               int chunks, bool top_k, double target, RowStat* stats, float* entropies, Report report) {
-  // Bin weights in fixed point (kFixedBits fractional bits) as two native 32-bit shared atomics: the
-  // high part and the low kLowBits; integer sums are exact and independent of the order.
-  __shared__ unsigned hist_high[kBins], hist_low[kBins];
+__global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
+histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
+                 const Partial* __restrict__ partials, int partial_chunks, bool top_k, double target, Level1 level1) {
+  __shared__ BinWeights hist;
+  __shared__ bool last;
+  const std::ptrdiff_t row = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
+  const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
+  unsigned long long* bins = level1.bins + row * kBins;
+  RowFrame f{};
+  const bool valid = row_frame(partials + row * partial_chunks, partial_chunks, vocab, top_k, target, f);
+  if (blockIdx.y == 0 && threadIdx.x == 0) level1.crossing[row].frame = f, level1.crossing[row].valid = valid;
+  if (valid) {
+    hist.clear(kBins);
+    __syncthreads();
+    for_each_token<In, VEC>(z + row * stride + begin, end - begin, [&](float x, std::ptrdiff_t) {
+      if (x > -INFINITY && f.m - x < f.d_limit) hist.add(f.bin(x), f.weight(x));
+    });
+    __syncthreads();
+    for (int b = threadIdx.x; b < kBins; b += kPartialThreads)
+      if (const unsigned long long w = hist[b]; w != 0) atomicAdd(&bins[b], w);
+  }
+  __threadfence();
+  __syncthreads();
+  if (threadIdx.x == 0) last = atomicAdd(&level1.done[row], 1u) == gridDim.y - 1;
+  __syncthreads();
+  if (!last) return;
+  __threadfence();
+  double before = 0;
+  int crossing = -1;
+  if (valid) {
+    crossing = find_crossing(kBins, [&](int b) { return double(__ldcg(&bins[b])); }, f.target, before);
+    for (int b = threadIdx.x; b < kBins; b += kPartialThreads) bins[b] = 0;  // every read is done
+    if (crossing < 0) {  // top-p: rounding left the target past the weight within d_limit; every token
+      hist.clear(kBins);
+      __syncthreads();
+      for_each_token<In, VEC, kRareLoads>(z + row * stride, vocab, [&](float x, std::ptrdiff_t) {
+        if (x > -INFINITY) hist.add(f.bin(x), f.weight(x));
+      });
+      __syncthreads();
+      crossing = find_crossing(kBins, [&](int b) { return double(hist[b]); }, f.target, before);
+    }
+  }
+  if (threadIdx.x == 0) level1.crossing[row].bin = crossing, level1.crossing[row].before = before, level1.done[row] = 0;
+}
+
+/// Per chunk of a row [rows × chunks]: the crossing bin's tokens appended to the row's candidate
+/// keys (gathered in shared memory, then one range per block; in any order: the sort orders them;
+/// those past kCandidates only counted), and the entropy terms and count of the tokens ahead of it
+/// (all kept), in a fixed order.
+template <class In, int VEC>
+__global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
+gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, Level1 level1) {
+  __shared__ unsigned long long staged[kCandidates];
+  __shared__ double h_shared[32];
+  __shared__ int n_shared[32];
+  __shared__ unsigned n_staged, first;
+  const std::ptrdiff_t row = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
+  const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
+  const Crossing level = level1.crossing[row];
+  const RowFrame& f = level.frame;
+  const int crossing = level.bin;
+  if (!level.valid || crossing < 0) return;  // no crossing bin: nucleus_row keeps every finite token
+  if (threadIdx.x == 0) n_staged = 0;
+  __syncthreads();
+  float h_ahead = 0;
+  int n_ahead = 0;
+  for_each_token<In, VEC>(z + row * stride + begin, end - begin, [&](float x, std::ptrdiff_t i) {
+    if (!(x > -INFINITY)) return;
+    const int b = f.bin(x);
+    if (b < crossing) {
+      h_ahead += f.entropy_term(x), ++n_ahead;
+    } else if (b == crossing) {
+      const unsigned slot = atomicAdd(&n_staged, 1u);
+      if (slot < unsigned(kCandidates)) staged[slot] = f.key(x, begin + i);
+    }
+  });
+  double h[1] = {double(h_ahead)};
+  int n[1] = {n_ahead};
+  block_reduce(h, h_shared, Sum{});  // its barriers publish n_staged and staged
+  block_reduce(n, n_shared, Sum{});
+  if (threadIdx.x == 0) {
+    level1.ahead[row * gridDim.y + blockIdx.y] = {h[0], n[0]};
+    first = n_staged > 0 ? atomicAdd(&level1.count[row], n_staged) : 0u;
+  }
+  __syncthreads();
+  unsigned long long* keys = level1.candidates + row * kCandidates;
+  const unsigned staged_keys = min(n_staged, unsigned(kCandidates));
+  for (unsigned j = threadIdx.x; j < staged_keys && first + j < unsigned(kCandidates); j += kPartialThreads)
+    keys[first + j] = staged[j];
+}
+
+/// One row's LSE, nucleus and partial entropy (the row of blockIdx.x), by the whole block, from
+/// histogram_kernel's crossing bin and gather_kernel's candidates; the rare paths (a crossing bin
+/// over kCandidates tokens, no crossing bin) pass over the row in the block.
+template <class In, int VEC>
+__device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, const Level1& level1,
+                            RowStat* stats, float* entropies, Report report) {
+  __shared__ BinWeights hist;
   __shared__ int hist_count[kBins];
   __shared__ unsigned long long keys[kCandidates];
   __shared__ double totals[32];
-  __shared__ int found, count;
+  __shared__ double last_weight;
+  __shared__ int last_digit, count;
+  __shared__ Ahead chunks_ahead;  // gather_kernel's tokens ahead of the crossing set when it is used
   const std::ptrdiff_t row = blockIdx.x;
   const In* zr = z + row * stride;
-  const Partial p = combine(partials + row * chunks, chunks);
-  if (p.bad || p.finite == 0) {
+  const Crossing level = level1.crossing[row];
+  const RowFrame& f = level.frame;
+  if (!level.valid) {
     if (threadIdx.x == 0) report_index(report, row);
     return;
   }
-  const float m = p.m, lse = p.m + __logf(p.s);
-  // A token's weight in fixed point: 1 for top-k, p·2^kFixedBits for top-p (target scaled alike).
-  const auto weight = [&](float x) {
-    return top_k ? 1ull : static_cast<unsigned long long>(__float2ll_rn(__expf(x - lse) * kFixedScale));
-  };
-  const auto add_weight = [&](int b, unsigned long long w) {
-    atomicAdd(&hist_high[b], unsigned(w >> kLowBits));
-    atomicAdd(&hist_low[b], unsigned(w & ((1u << kLowBits) - 1)));
-  };
-  const auto bin_weight = [&](int b) { return double(hist_high[b]) * double(1u << kLowBits) + double(hist_low[b]); };
-  const auto bin = [&](float x) { return min(int((m - x) * kBinsPerNat), kBins - 1); };
-  const auto entropy_term = [&](float x) {  // −p·clip(l, −100, 0), summed in float per thread
-    const float l = x - lse;
-    return -__expf(l) * fmaxf(l, float(kEntropyClip));
-  };
-  const double top_p = target;
-  target = top_k ? fmin(target, double(p.finite)) : target * kFixedScale;
-
-  // Finds the bin where the running weight (in key order) reaches the target: sets `found`, adds
-  // the weight before it to `before`. `n_bins` bins of hist are in use.
-  const auto crossing = [&](int n_bins, double& before) {
-    if (threadIdx.x == 0) found = -1;
-    const int b0 = 2 * threadIdx.x, b1 = b0 + 1;
-    const double w0 = b0 < n_bins ? bin_weight(b0) : 0.0, w1 = b1 < n_bins ? bin_weight(b1) : 0.0;
-    double e0, e1;
-    block_scan2(w0, w1, e0, e1, totals);
-    if (before + e0 < target && target <= before + e0 + w0) found = b0, totals[31] = e0;
-    if (before + e1 < target && target <= before + e1 + w1) found = b1, totals[31] = e1;
-    __syncthreads();
-    if (found >= 0) before += totals[31];
-    __syncthreads();
-  };
-  const auto clear = [&](int n_bins) {
-    for (int b = threadIdx.x; b < n_bins; b += kNucleusThreads) hist_high[b] = 0, hist_low[b] = 0, hist_count[b] = 0;
-    __syncthreads();
-  };
-
-  // Level 1 over d = m − z. Top-p: a token with p ≤ (1 − top_p)/V is never kept, so only
-  // d < log(V/(1 − top_p)) + m − lse enters (a second try takes every token).
-  double before = 0;
-  int crossing_bin = -1;
-  for (int attempt = 0; attempt < 2 && crossing_bin < 0; ++attempt) {
-    const float d_limit = top_k || attempt == 1 ? INFINITY : float(log(double(vocab) / (1.0 - top_p)) + double(m - lse));
-    clear(kBins);
-    for_each_token<In, VEC>(zr, vocab, [&](float x, std::ptrdiff_t) {
-      if (x > -INFINITY && m - x < d_limit) add_weight(bin(x), weight(x));
-    });
-    __syncthreads();
-    before = 0;
-    crossing(kBins, before);
-    crossing_bin = found;
-  }
+  double before = level.before;
+  int crossing_bin = level.bin;
+  int n = int(min(level1.count[row], unsigned(kCandidates) + 1u));  // > kCandidates: overflowed
+  if (threadIdx.x == 0) chunks_ahead = {0.0, 0};
+  __syncthreads();
+  if (threadIdx.x == 0) level1.count[row] = 0;  // read by every thread
+  const auto bin_weight = [&](int b) { return double(hist[b]); };
 
   float cut = -INFINITY;
   int last_tie = -1;
-  bool full_pass = true;   // the entropy needs a pass over the row (the rare paths)
-  float h_ahead = 0;       // this thread's share of the entropy of the tokens ahead of the set
+  bool full_pass = true;  // the entropy needs a pass over the row (the rare paths)
+  float h_ahead = 0;      // this thread's share of the entropy of the tokens ahead of the set
   int n_ahead = 0;
   if (crossing_bin >= 0) {
     // The crossing set: tokens in the crossing bin whose key starts with `prefix` (shift bits left);
     // tokens ahead of it (earlier bins, smaller prefixes) are all kept.
     int shift = 64;
     unsigned long long prefix = 0;
-    const auto key = [&](float x, std::ptrdiff_t i) { return sort_key(x, top_k ? 0u : std::uint32_t(i)); };
     const auto gather = [&] {
       if (threadIdx.x == 0) count = 0;
       __syncthreads();
       h_ahead = 0, n_ahead = 0;
       for_each_token<In, VEC>(zr, vocab, [&](float x, std::ptrdiff_t i) {
         if (!(x > -INFINITY)) return;
-        const int b = bin(x);
+        const int b = f.bin(x);
         if (b > crossing_bin) return;
-        const unsigned long long k = key(x, i);
+        const unsigned long long k = f.key(x, i);
         if (b < crossing_bin || (shift < 64 && (k >> shift) < prefix)) {
-          h_ahead += entropy_term(x), ++n_ahead;
+          h_ahead += f.entropy_term(x), ++n_ahead;
         } else if (shift == 64 || (k >> shift) == prefix) {
           const int slot = atomicAdd(&count, 1);
           if (slot < kCandidates) keys[slot] = k;
@@ -287,42 +568,57 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
       __syncthreads();
       return count;
     };
-    int n = gather();
+    if (n <= kCandidates) {  // gather_kernel's candidates and chunk sums
+      for (int j = threadIdx.x; j < n; j += kNucleusThreads) keys[j] = level1.candidates[row * kCandidates + j];
+      if (threadIdx.x < 32) {  // warp 0, in a fixed order
+        double h = 0;
+        int n_kept = 0;
+        for (int c = threadIdx.x; c < level1.chunks; c += 32)
+          h += level1.ahead[row * level1.chunks + c].h, n_kept += level1.ahead[row * level1.chunks + c].n;
+        for (int offset = 16; offset > 0; offset >>= 1)
+          h += __shfl_xor_sync(~0u, h, offset), n_kept += __shfl_xor_sync(~0u, n_kept, offset);
+        if (threadIdx.x == 0) chunks_ahead = {h, n_kept};
+      }
+      __syncthreads();
+    }
     bool single_value = false;
     // Radix refinement on the keys, 11 bits at a time, while the set overflows the buffer (top-k
     // keys have no index bits: a set of one value is final).
     while (n > kCandidates) {
       const int bits = shift < 11 ? shift : 11;
       const int digit_shift = shift - bits;
-      clear(1 << bits);
+      hist.clear(1 << bits);
+      for (int d = threadIdx.x; d < (1 << bits); d += kNucleusThreads) hist_count[d] = 0;
+      __syncthreads();
       for_each_token<In, VEC>(zr, vocab, [&](float x, std::ptrdiff_t i) {
-        if (!(x > -INFINITY) || bin(x) != crossing_bin) return;
-        const unsigned long long k = key(x, i);
+        if (!(x > -INFINITY) || f.bin(x) != crossing_bin) return;
+        const unsigned long long k = f.key(x, i);
         if (shift == 64 || (k >> shift) == prefix) {
           const int digit = int((k >> digit_shift) & ((1u << bits) - 1));
-          add_weight(digit, weight(x));
+          hist.add(digit, f.weight(x));
           atomicAdd(&hist_count[digit], 1);
         }
       });
       __syncthreads();
-      crossing(1 << bits, before);
+      int found = find_crossing(1 << bits, bin_weight, f.target, before);
       if (found < 0) {  // rounding left the target just past this set's weight: its last token
         if (threadIdx.x == 0) {
           double w = 0;
-          int last_digit = 0;
+          int last_d = 0;
           for (int d = 0; d < (1 << bits); ++d)
-            if (hist_count[d] > 0) last_digit = d;
-          for (int d = 0; d < last_digit; ++d) w += bin_weight(d);
-          found = last_digit, totals[31] = w;
+            if (hist_count[d] > 0) last_d = d;
+          for (int d = 0; d < last_d; ++d) w += bin_weight(d);
+          last_digit = last_d, last_weight = w;
         }
         __syncthreads();
-        before += totals[31];
+        found = last_digit;
+        before += last_weight;
       }
       prefix = (shift == 64 ? 0ull : prefix << bits) | unsigned(found);
       n = hist_count[found];
       shift = digit_shift;
       __syncthreads();
-      if (top_k && shift <= 32) {
+      if (f.top_k && shift <= 32) {
         single_value = n > kCandidates;
         if (single_value) break;
       }
@@ -349,15 +645,15 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
         }
       const int j0 = 2 * threadIdx.x, j1 = j0 + 1;
       int last;
-      if (top_k) {
-        last = min(max(int(target - before) - 1, 0), n - 1);  // the k-th token overall; its ties are kept
+      if (f.top_k) {
+        last = min(max(int(f.target - before) - 1, 0), n - 1);  // the k-th token overall; its ties are kept
         last_tie = int(vocab - 1);
       } else {  // kept while the mass before the token is < top_p
-        const double q0 = j0 < n ? double(weight(key_value(keys[j0]))) : 0.0;  // exact integers
-        const double q1 = j1 < n ? double(weight(key_value(keys[j1]))) : 0.0;
+        const double q0 = j0 < n ? double(f.weight(key_value(keys[j0]))) : 0.0;  // exact integers
+        const double q1 = j1 < n ? double(f.weight(key_value(keys[j1]))) : 0.0;
         double e0, e1;
         block_scan2(q0, q1, e0, e1, totals);
-        int kept[1] = {int(j0 < n && before + e0 < target) + int(j1 < n && before + e1 < target)};
+        int kept[1] = {int(j0 < n && before + e0 < f.target) + int(j1 < n && before + e1 < f.target)};
         __syncthreads();
         block_reduce(kept, hist_count, Sum{});
         last = max(kept[0] - 1, 0);
@@ -366,14 +662,14 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
       cut = key_value(keys[last]);
       // The set's kept tokens: a prefix of the sorted keys (top-k: every value ≥ the cut).
       for (const int j : {j0, j1})
-        if (j < n && (top_k ? key_value(keys[j]) >= cut : j <= last)) h_ahead += entropy_term(key_value(keys[j])), ++n_ahead;
+        if (j < n && (f.top_k ? key_value(keys[j]) >= cut : j <= last)) h_ahead += f.entropy_term(key_value(keys[j])), ++n_ahead;
       full_pass = false;
     }
   }
   if (full_pass) {  // every finite token kept, or a top-k tie larger than the buffer
     h_ahead = 0, n_ahead = 0;
     for_each_token<In, VEC>(zr, vocab, [&](float x, std::ptrdiff_t i) {
-      if (x > cut || (x == cut && i <= last_tie)) h_ahead += entropy_term(x), ++n_ahead;
+      if (x > cut || (x == cut && i <= last_tie)) h_ahead += f.entropy_term(x), ++n_ahead;
     });
   }
   double h[1] = {double(h_ahead)};
@@ -381,72 +677,51 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
   block_reduce(h, totals, Sum{});
   block_reduce(size, hist_count, Sum{});
   if (threadIdx.x == 0) {
-    stats[row] = {lse, cut, float(h[0]), last_tie, size[0]};
-    entropies[row] = float(h[0]);
+    const float entropy = float(h[0] + chunks_ahead.h);
+    stats[row] = {f.lse, cut, entropy, last_tie, size[0] + chunks_ahead.n};
+    entropies[row] = entropy;
   }
 }
 
-/// The selection (§6) or the linear pooling weights (§2) of one sequence into w[rows] (shared), by
-/// the whole block; returns k* for MinEntropy, else −1.
-__device__ int pooling_weights(const RowStat* st, int rows, const NbceParams& params, int previous, float* w,
-                               unsigned long long* scratch) {
-  const int first = params.select_row0 ? 0 : 1;
-  for (int r = threadIdx.x; r < rows; r += blockDim.x) w[r] = 0;
-  __syncthreads();
-  switch (params.pooling) {
-  case NbceParams::MinEntropy: {  // argmin of H_r − η·[r = k_prev], ties to the lowest index
-    unsigned long long best[1] = {~0ull};
-    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x) {
-      const float h = float(double(st[r].entropy) - (r == previous ? params.eta : 0.0));
-      const std::uint32_t u = __float_as_uint(h), ascending = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-      best[0] = min(best[0], (static_cast<unsigned long long>(ascending) << 32) | unsigned(r));
-    }
-    block_reduce(best, scratch, Min{});
-    const int k = int(best[0] & 0xffffffffu);
-    if (threadIdx.x == 0) w[k] = 1;
-    __syncthreads();
-    return k;
-  }
-  case NbceParams::Average:
-    for (int r = 1 + int(threadIdx.x); r < rows; r += blockDim.x) w[r] = float(1.0 / double(rows - 1));
-    break;
-  case NbceParams::SoftEntropy: {  // w = softmax(−H/T_H), max-shifted
-    double low[1] = {INFINITY}, sum[1] = {0};
-    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x) low[0] = fmin(low[0], double(st[r].entropy));
-    block_reduce(low, reinterpret_cast<double*>(scratch), Min{});
-    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x)
-      sum[0] += exp(-(double(st[r].entropy) - low[0]) / params.soft_temperature);
-    block_reduce(sum, reinterpret_cast<double*>(scratch), Sum{});
-    for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x)
-      w[r] = float(exp(-(double(st[r].entropy) - low[0]) / params.soft_temperature) / sum[0]);
-    break;
-  }
-  case NbceParams::Max: break;
+/// nucleus_row, then the pool of the sequence by the block that finishes its last row (its statistics
+/// published by a fence before the count, as in the CUDA programming guide's threadfence example).
+template <class In, int VEC>
+__global__ void __launch_bounds__(kNucleusThreads)
+nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, Level1 level1, RowStat* stats,
+               float* entropies, Report report, NbceParams params, Pools pools) {
+  nucleus_row<In, VEC>(z, stride, vocab, level1, stats, entropies, report);
+  __shared__ bool last;
+  const std::ptrdiff_t b = blockIdx.x / unsigned(pools.rows);
+  if (threadIdx.x == 0) {  // thread 0 wrote the row's statistics (or reported the row)
+    __threadfence();
+    last = atomicAdd(&pools.done[b], 1u) == unsigned(pools.rows - 1);
   }
   __syncthreads();
-  return -1;
+  if (!last) return;
+  __threadfence();
+  select_pool(stats + b * pools.rows, b, params, pools);
+  if (threadIdx.x == 0) pools.done[b] = 0;
 }
 
 template <class In, int VEC>
-__global__ void __launch_bounds__(kMergeThreads)
+__global__ void __launch_bounds__(kMergeThreads, kMergeBlocksPerSm)  // (without the minimum, ptxas spills)
 merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, int rows,
-             const RowStat* __restrict__ stats, NbceParams params, const std::int32_t* __restrict__ previous,
-             std::int32_t* selected, float* out, std::ptrdiff_t out_stride, float2* merge_partials) {
-  extern __shared__ float shared_weights[];
+             const RowStat* __restrict__ stats, NbceParams params, const PoolEntry* __restrict__ pool_entries,
+             const std::int32_t* __restrict__ pool_count, float* out, std::ptrdiff_t out_stride, float2* merge_partials) {
   __shared__ float shared_m[32], shared_s[32];
   const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   const RowStat* st = stats + b * rows;
-  __shared__ unsigned long long scratch[32];
-  const int k = pooling_weights(st, rows, params, previous[b], shared_weights, scratch);  // alike in every block
-  if (blockIdx.y == 0 && threadIdx.x == 0) selected[b] = k;
+  const PoolEntry* pool = pool_entries + b * rows;
+  const int pooled_rows = pool_count[b];
   const In* zb = z + b * rows * stride;
   float* outb = out + b * out_stride;
   const float beta = float(params.beta), threshold = float(params.finite_threshold);
   const bool max_pooling = params.pooling == NbceParams::Max;
   float m = -INFINITY, s = 0;
-  float x[VEC], l0[VEC], pooled[VEC];
+  float l0[VEC], pooled[VEC];
   const auto truncated = [&](int r, std::ptrdiff_t i, float (&l)[VEC]) {
+    float x[VEC];
     Loader<In, VEC>::load(zb + r * stride, i, x);
     const RowStat sr = st[r];
 #pragma unroll
@@ -457,13 +732,12 @@ merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voc
     float l[VEC];
 #pragma unroll
     for (int k = 0; k < VEC; ++k) pooled[k] = max_pooling ? -INFINITY : 0.0f;
-    for (int r = max_pooling ? 1 : 0; r < rows; ++r) {
-      const float w = shared_weights[r];
-      if (!max_pooling && w == 0.0f) continue;
-      truncated(r, i, l);
+    for (int j = 0; j < pooled_rows; ++j) {
+      const PoolEntry e = pool[j];
+      truncated(e.row, i, l);
 #pragma unroll
       for (int k = 0; k < VEC; ++k)  // −inf arithmetic of §3: intersection for sums, union for max
-        pooled[k] = max_pooling ? fmaxf(pooled[k], l[k]) : (l[k] > -INFINITY ? pooled[k] + w * l[k] : -INFINITY);
+        pooled[k] = max_pooling ? fmaxf(pooled[k], l[k]) : (l[k] > -INFINITY ? pooled[k] + e.weight * l[k] : -INFINITY);
     }
     truncated(0, i, l0);
     float y[VEC];
@@ -481,9 +755,12 @@ merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voc
   if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = make_float2(m, s);
 }
 
+/// log_softmax of the merged row from its chunks' (max, Σ); W floats per access (16 bytes when the
+/// rows allow).
+template <int W>
 __global__ void __launch_bounds__(kMergeThreads)
 normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::ptrdiff_t out_stride,
-                 const float2* __restrict__ merge_partials, const std::int32_t* selected, std::int32_t* previous) {
+                 const float2* __restrict__ merge_partials) {
   const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   __shared__ float shared_m[32], shared_s[32];
@@ -495,9 +772,13 @@ normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::pt
   block_merge_softmax(m, s, shared_m, shared_s);
   const float lse = m + __logf(s);
   float* outb = out + b * out_stride;
-  for (std::ptrdiff_t i = begin + threadIdx.x; i < end; i += kMergeThreads)
-    outb[i] = m == -INFINITY ? -INFINITY : outb[i] - lse;  // an empty pooled support stays −inf
-  if (blockIdx.y == 0 && threadIdx.x == 0) previous[b] = selected[b];
+  for (std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * W; i < end; i += kMergeThreads * W) {
+    float y[W];
+    Loader<float, W>::load(outb, i, y);
+#pragma unroll
+    for (int k = 0; k < W; ++k) y[k] = m == -INFINITY ? -INFINITY : y[k] - lse;  // an empty pooled support stays −inf
+    store<W>(outb, i, y);
+  }
 }
 
 int multiprocessors() {
@@ -512,27 +793,87 @@ std::ptrdiff_t chunk_length(std::ptrdiff_t vocab, int chunks) {
   const std::ptrdiff_t c = (vocab + chunks - 1) / chunks;
   return (c + 7) / 8 * 8;
 }
+/// The number of chunks of that length.
+int chunk_count(std::ptrdiff_t vocab, int chunks) {
+  const std::ptrdiff_t length = chunk_length(vocab, chunks);
+  return int((vocab + length - 1) / length);
+}
+
+/// partial_kernel's instances: float32 or bfloat16, scalar or 16-byte loads.
+template <class In, int VEC> constexpr int input_instance = (std::is_same_v<In, float> ? 0 : 2) + (VEC > 1 ? 1 : 0);
+constexpr int kMaxRowChunks = 64;
+
+/// Resident blocks of kPartialThreads per SM of a row-chunk kernel.
+template <class Kernel> int resident_blocks(Kernel kernel) {
+  int per_sm = 0;
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kPartialThreads, 0),
+        "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
+  return std::max(per_sm, 1);
+}
+
+/// Chunks per row over `rows` rows for a kernel of `per_sm` resident blocks: the fewest
+/// (≤ max_chunks) whose grid fills its last wave of resident blocks to 95 %, else the fullest last
+/// wave (a part-filled last wave leaves SMs without loads in flight).
+int row_chunks(std::ptrdiff_t rows, int max_chunks, int sms, int per_sm) {
+  const std::ptrdiff_t slots = std::ptrdiff_t(per_sm) * sms;
+  int best = 1;
+  double best_fill = 0;
+  for (int c = 1; c <= max_chunks; ++c) {
+    const std::ptrdiff_t blocks = rows * c, waves = (blocks + slots - 1) / slots;
+    const double fill = double(blocks) / double(waves * slots);
+    if (fill >= 0.95) return c;
+    if (fill > best_fill) best = c, best_fill = fill;
+  }
+  return best;
+}
+
+/// The row chunks of partial_kernel<In, VEC> and of histogram_kernel / gather_kernel<In, VEC>, each
+/// filling its own waves.
+template <class In, int VEC> void plan_chunks(Workspace& ws, std::ptrdiff_t rows, int max_chunks, int sms) {
+  constexpr int i = input_instance<In, VEC>;
+  ws.row_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, resident_blocks(partial_kernel<In, VEC>)));
+  const int level1 = std::min(resident_blocks(histogram_kernel<In, VEC>), resident_blocks(gather_kernel<In, VEC>));
+  ws.level1_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, level1));
+}
 
 }  // namespace
 
 void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::ptrdiff_t vocab) {
-  auto* ws = new Workspace{batch, rows_per_sequence, vocab, 1, 1, nullptr, nullptr, nullptr, nullptr};
+  auto* ws = new Workspace{batch, rows_per_sequence, vocab, {1, 1, 1, 1}, {1, 1, 1, 1}, 1, nullptr, nullptr, nullptr, nullptr, nullptr,
+                           nullptr, nullptr, Level1{}};
   try {
     const std::ptrdiff_t rows = batch * rows_per_sequence;
-    const std::ptrdiff_t resident = 4 * std::ptrdiff_t(multiprocessors());  // blocks of 512 in flight
-    const auto chunks = [&](std::ptrdiff_t units, std::ptrdiff_t min_chunk) {
-      const std::ptrdiff_t by_blocks = (resident + units - 1) / units, by_size = (vocab + min_chunk - 1) / min_chunk;
-      return int(std::max<std::ptrdiff_t>(1, std::min<std::ptrdiff_t>({by_blocks, by_size, 64})));
-    };
-    ws->row_chunks = chunks(rows, 4096);
-    ws->merge_chunks = chunks(batch, 2048);
-    ws->row_chunks = int((vocab + chunk_length(vocab, ws->row_chunks) - 1) / chunk_length(vocab, ws->row_chunks));
-    ws->merge_chunks = int((vocab + chunk_length(vocab, ws->merge_chunks) - 1) / chunk_length(vocab, ws->merge_chunks));
-    ws->partials = static_cast<Partial*>(allocate(sizeof(Partial) * std::size_t(rows * ws->row_chunks)));
+    const int sms = multiprocessors();
+    // Row chunks of ≥ 4096 tokens; merge chunks of ≥ 2048 (one 16-byte access per thread), enough
+    // to fill the SMs.
+    const int max_row_chunks = int(std::min<std::ptrdiff_t>(kMaxRowChunks, (vocab + 4095) / 4096));
+    plan_chunks<float, 1>(*ws, rows, max_row_chunks, sms);
+    plan_chunks<float, 4>(*ws, rows, max_row_chunks, sms);
+    plan_chunks<std::uint16_t, 1>(*ws, rows, max_row_chunks, sms);
+    plan_chunks<std::uint16_t, 8>(*ws, rows, max_row_chunks, sms);
+    const std::ptrdiff_t merge_by_blocks = (kMergeBlocksPerSm * std::ptrdiff_t(sms) + batch - 1) / batch;
+    ws->merge_chunks = chunk_count(vocab, int(std::max<std::ptrdiff_t>(1, std::min(merge_by_blocks, (vocab + 2047) / 2048))));
+    const int most_row_chunks = *std::max_element(std::begin(ws->row_chunks), std::end(ws->row_chunks));
+    ws->partials = static_cast<Partial*>(allocate(sizeof(Partial) * std::size_t(rows * most_row_chunks)));
     ws->stats = static_cast<RowStat*>(allocate(sizeof(RowStat) * std::size_t(rows)));
     ws->merge_partials = static_cast<float2*>(allocate(sizeof(float2) * std::size_t(batch * ws->merge_chunks)));
+    ws->pool_entries = static_cast<PoolEntry*>(allocate(sizeof(PoolEntry) * std::size_t(rows)));
+    ws->pool_count = static_cast<std::int32_t*>(allocate(sizeof(std::int32_t) * std::size_t(batch)));
     ws->previous = static_cast<std::int32_t*>(allocate(sizeof(std::int32_t) * std::size_t(batch)));
+    ws->done = static_cast<unsigned*>(allocate(sizeof(unsigned) * std::size_t(batch)));
     check(cudaMemset(ws->previous, 0xff, sizeof(std::int32_t) * std::size_t(batch)), "cudaMemset");
+    check(cudaMemset(ws->done, 0, sizeof(unsigned) * std::size_t(batch)), "cudaMemset");
+    Level1& l1 = ws->level1;
+    l1.bins = static_cast<unsigned long long*>(allocate(sizeof(unsigned long long) * std::size_t(rows * kBins)));
+    l1.done = static_cast<unsigned*>(allocate(sizeof(unsigned) * std::size_t(rows)));
+    l1.crossing = static_cast<Crossing*>(allocate(sizeof(Crossing) * std::size_t(rows)));
+    l1.candidates = static_cast<unsigned long long*>(allocate(sizeof(unsigned long long) * std::size_t(rows * kCandidates)));
+    l1.count = static_cast<unsigned*>(allocate(sizeof(unsigned) * std::size_t(rows)));
+    const int most_level1_chunks = *std::max_element(std::begin(ws->level1_chunks), std::end(ws->level1_chunks));
+    l1.ahead = static_cast<Ahead*>(allocate(sizeof(Ahead) * std::size_t(rows * most_level1_chunks)));
+    check(cudaMemset(l1.bins, 0, sizeof(unsigned long long) * std::size_t(rows * kBins)), "cudaMemset");
+    check(cudaMemset(l1.done, 0, sizeof(unsigned) * std::size_t(rows)), "cudaMemset");
+    check(cudaMemset(l1.count, 0, sizeof(unsigned) * std::size_t(rows)), "cudaMemset");
   } catch (...) {
     nbce_destroy(ws);
     throw;
@@ -542,7 +883,11 @@ void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::p
 
 void nbce_destroy(void* workspace) noexcept {
   auto* ws = static_cast<Workspace*>(workspace);
-  for (void* p : {static_cast<void*>(ws->partials), static_cast<void*>(ws->stats), static_cast<void*>(ws->merge_partials), static_cast<void*>(ws->previous)})
+  for (void* p : {static_cast<void*>(ws->partials), static_cast<void*>(ws->stats), static_cast<void*>(ws->merge_partials),
+                  static_cast<void*>(ws->pool_entries), static_cast<void*>(ws->pool_count), static_cast<void*>(ws->previous),
+                  static_cast<void*>(ws->done), static_cast<void*>(ws->level1.bins), static_cast<void*>(ws->level1.done),
+                  static_cast<void*>(ws->level1.crossing), static_cast<void*>(ws->level1.candidates),
+                  static_cast<void*>(ws->level1.count), static_cast<void*>(ws->level1.ahead)})
     release(p);
   delete ws;
 }
@@ -560,29 +905,39 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
   auto stream = static_cast<cudaStream_t>(stream_ptr);
   const Report report = arm_report(report_handle);
   const std::ptrdiff_t rows = ws->batch * ws->rows_per_sequence, vocab = ws->vocab;
-  const std::ptrdiff_t row_chunk = chunk_length(vocab, ws->row_chunks), merge_chunk = chunk_length(vocab, ws->merge_chunks);
+  const std::ptrdiff_t merge_chunk = chunk_length(vocab, ws->merge_chunks);
   const bool truncated = params.truncation != NbceParams::None && !(params.truncation == NbceParams::TopP && params.top_p >= 1.0);
+  const Pools pools{int(ws->rows_per_sequence), ws->pool_entries, ws->pool_count, selected, ws->previous, ws->done};
   with_input(type, logits, vocab, logits_stride, log_probs, log_probs_stride, [&](const auto* zt, auto vec) {
     using In = std::decay_t<decltype(*zt)>;
     constexpr int VEC = decltype(vec)::value;
-    partial_kernel<In, VEC><<<dim3(unsigned(rows), unsigned(ws->row_chunks)), kPartialThreads, 0, stream>>>(
-        zt, logits_stride, vocab, row_chunk, ws->partials);
+    const int row_chunks = ws->row_chunks[input_instance<In, VEC>];
+    partial_kernel<In, VEC><<<dim3(unsigned(rows), unsigned(row_chunks)), kPartialThreads, 0, stream>>>(
+        zt, logits_stride, vocab, chunk_length(vocab, row_chunks), ws->partials);
     if (truncated) {
       const double target = params.truncation == NbceParams::TopP ? params.top_p : double(params.top_k);
-      nucleus_kernel<In, VEC><<<unsigned(rows), kNucleusThreads, 0, stream>>>(
-          zt, logits_stride, vocab, ws->partials, ws->row_chunks, params.truncation == NbceParams::TopK, target, ws->stats,
-          entropies, report);
+      const bool top_k = params.truncation == NbceParams::TopK;
+      Level1 level1 = ws->level1;
+      level1.chunks = ws->level1_chunks[input_instance<In, VEC>];
+      const dim3 level1_grid{unsigned(rows), unsigned(level1.chunks)};
+      const std::ptrdiff_t level1_chunk = chunk_length(vocab, level1.chunks);
+      histogram_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk,
+                                                                            ws->partials, row_chunks, top_k, target, level1);
+      gather_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk, level1);
+      nucleus_kernel<In, VEC><<<unsigned(rows), kNucleusThreads, 0, stream>>>(zt, logits_stride, vocab, level1, ws->stats,
+                                                                            entropies, report, params, pools);
     } else {
-      finalise_kernel<<<unsigned((rows + 127) / 128), 128, 0, stream>>>(ws->partials, ws->row_chunks, rows, ws->stats,
-                                                                         entropies, report);
+      finalise_kernel<<<unsigned(ws->batch), kFinaliseThreads, 0, stream>>>(ws->partials, row_chunks, ws->stats, entropies,
+                                                                           report, params, pools);
     }
-    merge_kernel<In, VEC><<<dim3(unsigned(ws->batch), unsigned(ws->merge_chunks)), kMergeThreads,
-                            sizeof(float) * std::size_t(ws->rows_per_sequence), stream>>>(
-        zt, logits_stride, vocab, merge_chunk, int(ws->rows_per_sequence), ws->stats, params, ws->previous, selected,
-        log_probs, log_probs_stride, ws->merge_partials);
+    const dim3 merge_grid(unsigned(ws->batch), unsigned(ws->merge_chunks));
+    merge_kernel<In, VEC><<<merge_grid, kMergeThreads, 0, stream>>>(zt, logits_stride, vocab, merge_chunk,
+                                                                    int(ws->rows_per_sequence), ws->stats, params,
+                                                                    ws->pool_entries, ws->pool_count, log_probs,
+                                                                    log_probs_stride, ws->merge_partials);
+    normalise_kernel<VEC == 1 ? 1 : 4><<<merge_grid, kMergeThreads, 0, stream>>>(vocab, merge_chunk, log_probs,
+                                                                                 log_probs_stride, ws->merge_partials);
   });
-  normalise_kernel<<<dim3(unsigned(ws->batch), unsigned(ws->merge_chunks)), kMergeThreads, 0, stream>>>(
-      vocab, merge_chunk, log_probs, log_probs_stride, ws->merge_partials, selected, ws->previous);
   return read_report(report_handle, stream, "nbce kernels");
 }
 
