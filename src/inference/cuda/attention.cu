@@ -24,6 +24,8 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <map>
+#include <mutex>
 #include <type_traits>
 
 namespace probspace::inference::cuda_backend {
@@ -45,6 +47,7 @@ struct Rotation {
   const double* positions;             ///< [rows] (device); null: no rotation (a checked copy)
   const double* factors;               ///< [rows] (device); null: 1
   const double* positions2 = nullptr;  ///< [rows] (device): the second output's positions
+  float gain = 1.0f;                   ///< a further factor for every row
 };
 
 /// cos and sin of position·θ, formed and taken in double, rounded to float (as rope::rotate).
@@ -75,7 +78,7 @@ __global__ void rotate_kernel(const In* __restrict__ x, std::ptrdiff_t rows, std
   float c = 1.0f, s = 0.0f, c2 = 1.0f, s2 = 0.0f;
   if (rotary_pair && r.positions != nullptr) angle(r.positions[row], r.inv_freq[p], c, s);
   if (rotary_pair && r.positions2 != nullptr) angle(r.positions2[row], r.inv_freq[p], c2, s2);
-  const float f = r.factors != nullptr ? float(r.factors[row]) : 1.0f;
+  const float f = (r.factors != nullptr ? float(r.factors[row]) : 1.0f) * r.gain;
   bool ok = true;
 #pragma unroll 4
   for (int h = 0; h < r.heads; ++h) {
@@ -113,7 +116,29 @@ void rotate(cudaStream_t stream, Report report, InputType in, const void* x, std
   else launch(static_cast<const std::uint16_t*>(x));
 }
 
-/// Stream-ordered device scratch (cudaMallocAsync), carved into 256-byte aligned pieces: add()
+/// The current device's scratch pool: a memory pool of probspace's own (other cudaMallocAsync users
+/// keep their settings) that keeps freed memory for the next call instead of returning it to the
+/// driver at each synchronisation (the default pool's release threshold is 0), so a prefill does not
+/// map its O(L·d) scratch again at every call. It holds at most the largest scratch requested; the driver frees it at exit.
+cudaMemPool_t scratch_pool() {
+  static std::mutex mutex;
+  static std::map<int, cudaMemPool_t> pools;
+  int device = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (const auto found = pools.find(device); found != pools.end()) return found->second;
+  cudaMemPoolProps props{};
+  props.allocType = cudaMemAllocationTypePinned;
+  props.location.type = cudaMemLocationTypeDevice;
+  props.location.id = device;
+  cudaMemPool_t pool = nullptr;
+  check(cudaMemPoolCreate(&pool, &props), "cudaMemPoolCreate");
+  std::uint64_t keep = UINT64_MAX;
+  check(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep), "cudaMemPoolSetAttribute");
+  return pools[device] = pool;
+}
+
+/// Stream-ordered device scratch from scratch_pool(), carved into 256-byte aligned pieces: add()
 /// reserves, then allocate() once, then at() gives each piece's address.
 class Scratch {
 public:
@@ -128,7 +153,9 @@ public:
     bytes_ += (bytes + 255) / 256 * 256;
     return at;
   }
-  void allocate() { check(cudaMallocAsync(&base_, bytes_ == 0 ? 256 : bytes_, stream_), "cudaMallocAsync"); }
+  void allocate() {
+    check(cudaMallocFromPoolAsync(&base_, bytes_ == 0 ? 256 : bytes_, scratch_pool(), stream_), "cudaMallocFromPoolAsync");
+  }
   template <class T> T* at(std::size_t offset) const { return reinterpret_cast<T*>(static_cast<char*>(base_) + offset); }
 
 private:
@@ -151,7 +178,6 @@ constexpr int kQueryTile = 128;  // query rows per block (and the row padding of
 constexpr int kKeyTile = 64;     // keys per key tile
 constexpr int kWarpRows = 16;    // query rows per warp (one m16 row block)
 constexpr int kFlashThreads = 32 * kQueryTile / kWarpRows;
-constexpr float kLog2e = 1.4426950408889634f;
 
 /// The prefill operands: bfloat16 copies, dense, row counts padded to a multiple of kQueryTile with
 /// zeros.
@@ -216,22 +242,29 @@ template <int D> __device__ __forceinline__ void load_tile(std::uint32_t to, con
   }
 }
 
-/// s[2n], s[2n+1] (keys 16n … 16n + 15 of the tile) = q·Kᵀ for the warp's 16 rows, q the A
-/// fragments of the D channels, K the shared key tile at `keys`.
-template <int D>
-__device__ __forceinline__ void score_pair(const std::uint32_t (&q)[D / 16][4], std::uint32_t keys, int n, int lane,
-                                           float (&s)[2][4]) {
-  const int matrix = lane / 8, row = 16 * n + lane % 8 + 8 * (matrix / 2);
+/// s = q·Kᵀ for the warp's 16 rows and 16·kPairs keys (s[n]: keys 8n … 8n + 7), K the shared key
+/// rows from `keys` on; fragment(kk, r) gives A-fragment register r of channel step kk of q.
+template <int D, int kPairs, class Fragment>
+__device__ __forceinline__ void score_keys(Fragment&& fragment, std::uint32_t keys, int lane, float (&s)[2 * kPairs][4]) {
+  const int matrix = lane / 8;
 #pragma unroll
-  for (int e = 0; e < 4; ++e) s[0][e] = s[1][e] = 0.0f;
+  for (int n = 0; n < 2 * kPairs; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) s[n][e] = 0.0f;
 #pragma unroll
   for (int kk = 0; kk < D / 16; ++kk) {
-    std::uint32_t b[4];  // {b0, b1} of key block 2n, then of 2n + 1
-    load_matrices<false>(b, keys + tile_offset<D>(row, 2 * kk + matrix % 2));
-    mma(s[0], q[kk], b[0], b[1]);
-    mma(s[1], q[kk], b[2], b[3]);
+    const std::uint32_t a[4] = {fragment(kk, 0), fragment(kk, 1), fragment(kk, 2), fragment(kk, 3)};
+#pragma unroll
+    for (int n = 0; n < kPairs; ++n) {
+      std::uint32_t b[4];  // {b0, b1} of key block 2n, then of 2n + 1
+      load_matrices<false>(b, keys + tile_offset<D>(16 * n + lane % 8 + 8 * (matrix / 2), 2 * kk + matrix % 2));
+      mma(s[2 * n], a, b[0], b[1]);
+      mma(s[2 * n + 1], a, b[2], b[3]);
+    }
   }
 }
+
+enum class Phase { Far, Mixed, Near };
 
 /// Block (x, h): query tile gridDim.x − 1 − x (longest causal rows first) of query head h, 8 warps of
 /// 16 rows; the block sweeps the 64-key tiles j0 = 0, 64, … ≤ its last row, double-buffered in shared
@@ -252,17 +285,28 @@ __global__ void __launch_bounds__(kFlashThreads, 1) flash_kernel(FlashArgs a, Ou
   const long long w = a.window;
   const int window = int(w < INT_MAX ? w : INT_MAX);  // INT_MAX: beyond every distance
 
-  // Q fragments straight from global memory (once): register r of step kk holds row
-  // iw + lane/4 + 8·(r mod 2), channels 16kk + 2·(lane mod 4) + 8·(r / 2) + {0, 1}.
-  std::uint32_t q1[D / 16][4], q2[D / 16][4];
-#pragma unroll
-  for (int kk = 0; kk < D / 16; ++kk)
-#pragma unroll
-    for (int r = 0; r < 4; ++r) {
+  // Q fragments from global memory: register r of step kk holds row iw + lane/4 + 8·(r mod 2),
+  // channels 16kk + 2·(lane mod 4) + 8·(r / 2) + {0, 1}. The warp keeps one set in registers: Q2 in
+  // the far phase, Q1 after it.
+  // The loads are volatile: hoisted out of the tile loop, the mixed tiles' Q2 fragments would hold
+  // 32 registers for the whole sweep.
+  const auto fragment_of = [&](const Bf16* from) {
+    return [=](int kk, int r) {
       const std::ptrdiff_t at = (iw + group_row + 8 * (r % 2)) * a.q_ld + h * D + 16 * kk + pair + 8 * (r / 2);
-      q1[kk][r] = *reinterpret_cast<const std::uint32_t*>(a.q1 + at);
-      q2[kk][r] = kTwoPass ? *reinterpret_cast<const std::uint32_t*>(a.q2 + at) : 0u;
-    }
+      std::uint32_t x;
+      asm volatile("ld.global.nc.b32 %0, [%1];\n" : "=r"(x) : "l"(from + at));
+      return x;
+    };
+  };
+  std::uint32_t q[D / 16][4];
+  const auto load_q = [&](const Bf16* from) {
+    const auto fragment = fragment_of(from);
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk)
+#pragma unroll
+      for (int r = 0; r < 4; ++r) q[kk][r] = fragment(kk, r);
+  };
+  const auto held = [&](int kk, int r) { return q[kk][r]; };
   float o[D / 8][4];
 #pragma unroll
   for (int n = 0; n < D / 8; ++n)
@@ -285,35 +329,44 @@ __global__ void __launch_bounds__(kFlashThreads, 1) flash_kernel(FlashArgs a, Ou
   };
 
   const std::ptrdiff_t tiles = (i0 + kQueryTile + kKeyTile - 1) / kKeyTile;  // key tiles up to the last row
-  load_stage(0, 0);
-  for (std::ptrdiff_t t = 0; t < tiles; ++t) {
+  // One tile's step; the phase (constant) says which products the tile may need.
+  const auto step = [&](std::ptrdiff_t t, auto phase) {
+    constexpr Phase kPhase = decltype(phase)::value;
     asm volatile("cp.async.wait_group 0;\n" ::);
     __syncthreads();  // tile t is in; every warp is done with stage (t + 1) % 2
     if (t + 1 < tiles) load_stage((t + 1) * kKeyTile, int((t + 1) % 2));
     const std::ptrdiff_t j0 = t * kKeyTile;
-    if (j0 > iw + kWarpRows - 1) continue;  // above the diagonal for all of this warp's rows
+    if (j0 > iw + kWarpRows - 1) return;  // above the diagonal for all of this warp's rows
     const std::uint32_t stage = base + std::uint32_t(t % 2) * 3 * kTileBytes;
-    const bool near = near_needed(j0, iw), far = far_needed(j0, iw + kWarpRows - 1);
+    const bool near = kPhase == Phase::Near || (kPhase == Phase::Mixed && near_needed(j0, iw));
+    const bool far = kPhase == Phase::Far || (kPhase == Phase::Mixed && far_needed(j0, iw + kWarpRows - 1));
     const bool diagonal = j0 + kKeyTile - 1 > iw;
 
-    // S (log2 units): per element the product its distance i − j selects (pass 2 where i − j ≥ w),
-    // −∞ above the diagonal (i − j < 0). Distances fit an int: L < 2^31.
+    // S (log2 units: the rotation scaled q by log2 e): per element the product its distance i − j
+    // selects (pass 2 where i − j ≥ w), −∞ above the diagonal (i − j < 0). A tile wholly on one side
+    // of the window computes that product only. Distances fit an int: L < 2^31.
     float s[kKeyTile / 8][4];
     const int distance0 = int(iw - j0) + group_row - pair;  // i − j of the lane's first element
+    const auto distance = [&](int n, int e) { return distance0 + 8 * (e / 2) - e % 2 - 8 * n; };
+    if (near || kPhase == Phase::Far) score_keys<D, kKeyTile / 16>(held, near ? stage : stage + kTileBytes, lane, s);
+    else score_keys<D, kKeyTile / 16>(fragment_of(a.q2), stage + kTileBytes, lane, s);  // mixed phase, far only
+    if (kPhase == Phase::Mixed && near && far)  // the window's boundary crosses the tile: Q2 from global memory
 #pragma unroll
-    for (int n = 0; n < kKeyTile / 16; ++n) {
-      float s1[2][4] = {}, s2[2][4] = {};
-      if (near) score_pair<D>(q1, stage, n, lane, s1);
-      if (kTwoPass && far) score_pair<D>(q2, stage + kTileBytes, n, lane, s2);
+      for (int n = 0; n < kKeyTile / 16; ++n) {  // 16 keys at a time, rows 16n … (the swizzle repeats every 8)
+        float s2[2][4];
+        score_keys<D, 1>(fragment_of(a.q2), stage + kTileBytes + 16 * n * D * sizeof(Bf16), lane, s2);
 #pragma unroll
-      for (int x = 0; x < 2; ++x)
+        for (int x = 0; x < 2; ++x)
 #pragma unroll
-        for (int e = 0; e < 4; ++e) {
-          const int distance = distance0 + 8 * (e / 2) - e % 2 - 16 * n - 8 * x;
-          const float value = !far ? s1[x][e] : !near ? s2[x][e] : (distance >= window ? s2[x][e] : s1[x][e]);
-          s[2 * n + x][e] = diagonal && distance < 0 ? -INFINITY : value * kLog2e;
-        }
-    }
+          for (int e = 0; e < 4; ++e)
+            if (distance(2 * n + x, e) >= window) s[2 * n + x][e] = s2[x][e];
+      }
+    if (diagonal)
+#pragma unroll
+      for (int n = 0; n < kKeyTile / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          if (distance(n, e) < 0) s[n][e] = -INFINITY;
     // Online softmax: the tile's row max (over the 4 lanes of a row), rescale, P = 2^{S − m}.
     float correction[2];
 #pragma unroll
@@ -356,7 +409,29 @@ __global__ void __launch_bounds__(kFlashThreads, 1) flash_kernel(FlashArgs a, Ou
         mma(o[2 * n + 1], p, b[2], b[3]);
       }
     }
+  };
+  // Phases of the block's sweep (j0 ascending, distances descending): far (every distance of the
+  // block's tile ≥ w: K2 and Q2 only), mixed, near (every distance < w). RoPE: near throughout.
+  std::ptrdiff_t far_end = 0, near_begin = 0;
+  if constexpr (kTwoPass) {
+    const auto tiles_to = [&](std::ptrdiff_t row) {  // the tiles with row − j0 ≥ w
+      const std::ptrdiff_t count = row < w ? 0 : std::ptrdiff_t((row - w) / kKeyTile + 1);
+      return count < tiles ? count : tiles;
+    };
+    far_end = tiles_to(i0 - (kKeyTile - 1));
+    near_begin = tiles_to(i0 + kQueryTile - 1);
   }
+  load_stage(0, 0);
+  std::ptrdiff_t t = 0;
+  if constexpr (kTwoPass) {
+    load_q(a.q2);
+    for (; t < far_end; ++t) step(t, std::integral_constant<Phase, Phase::Far>{});
+    load_q(a.q1);
+    for (; t < near_begin; ++t) step(t, std::integral_constant<Phase, Phase::Mixed>{});
+  } else {
+    load_q(a.q1);
+  }
+  for (; t < tiles; ++t) step(t, std::integral_constant<Phase, Phase::Near>{});
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
@@ -697,9 +772,9 @@ std::ptrdiff_t attention_prefill(void* stream_ptr, void* report_handle, InputTyp
   const auto bf16 = InputType::BFloat16;
   // One read of q gives Q1 and Q2, one of k gives K1 and K2 (positions p1, p2q, p2k: pos + 0, L, 2L).
   const bool two = shape.two_pass;
-  rotate(stream, report, type, q, length, q_stride,
-         rotation_of(shape, shape.q_heads, freq, pos, factor, two ? pos + length : nullptr), bf16, q1, q_ld, 0,
-         two ? q2 : nullptr);
+  Rotation q_rotation = rotation_of(shape, shape.q_heads, freq, pos, factor, two ? pos + length : nullptr);
+  q_rotation.gain = 1.4426950408889634f;  // log2 e: the kernel's scores come in log2 units (exp2)
+  rotate(stream, report, type, q, length, q_stride, q_rotation, bf16, q1, q_ld, 0, two ? q2 : nullptr);
   rotate(stream, report, type, k, length, k_stride,
          rotation_of(shape, shape.kv_heads, freq, pos, nullptr, two ? pos + 2 * length : nullptr), bf16, k1, kv_ld, length,
          two ? k2 : nullptr);
