@@ -14,6 +14,7 @@
 
 #include <benchmark/benchmark.h>
 
+#include <chrono>
 #include <cstring>
 #include <random>
 #include <type_traits>
@@ -36,9 +37,11 @@ template <class T> std::vector<T> random_rows(Index rows, Index cols, std::uint6
   return x;
 }
 
-/// range(0): 0 = plain RoPE, 1 = ReRoPE with w = L/4.
+/// range(0): 0 = plain RoPE, 1 = ReRoPE with w = L/4; 2 and 3: ReRoPE with w = L (every product
+/// in the window) and w = 64 (almost every product out of it), the two ends of the window's cost.
 AttentionConfig config_of(Index scheme, Index length, Index q_heads, Index kv_heads) {
-  return {scheme == 0 ? rope::PositionScheme::rope() : rope::PositionScheme::rerope(length / 4),
+  const Index window = scheme == 1 ? length / 4 : scheme == 2 ? length : 64;
+  return {scheme == 0 ? rope::PositionScheme::rope() : rope::PositionScheme::rerope(window),
           rope::RotaryEmbedding(rope::default_inv_freq(kHeadDim, 1e4), rope::Layout::Half), q_heads, kv_heads};
 }
 
@@ -147,15 +150,19 @@ void BM_CudaPrefill(benchmark::State& state) {
   v.copy_from_host(random_rows<bfloat16>(length, cols, 3).data(), length * cols);
   gpu.defer_errors(true);  // time the kernels, not each call's wait for its error report
   Timer timer(gpu);
+  double host_ms = 0;  // how long the calls take to return (the queued kernels run on)
   for (auto _ : state) {
     timer.start();
+    const auto called = std::chrono::steady_clock::now();
     attention_prefill<bfloat16>(gpu, q.rows(length, cols), k.rows(length, cols), v.rows(length, cols),
                                 out.rows(length, cols), c);
+    host_ms += std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - called).count();
     state.SetIterationTime(timer.stop() / 1e3);
   }
+  state.counters["host_ms"] = benchmark::Counter(host_ms, benchmark::Counter::kAvgIterations);
   set_flops(state, length, heads, "cuda bfloat16", c);
 }
-BENCHMARK(BM_CudaPrefill)->ArgsProduct({{0, 1}, {8192, 16384}})->Args({1, 65536})->Unit(benchmark::kMillisecond)->UseManualTime();
+BENCHMARK(BM_CudaPrefill)->ArgsProduct({{0, 1}, {8192, 16384}})->Args({2, 8192})->Args({3, 8192})->Args({1, 65536})->Unit(benchmark::kMillisecond)->UseManualTime();
 
 /// CUDA decode: one query (32 heads over 8 kv heads) against a ReRoPE (w = 1024) bfloat16 cache of
 /// range(0) tokens; bytes = the cache's bytes (both key copies and the values).

@@ -115,13 +115,14 @@ double PositionScheme::pass1_position(Index i) const {
 }
 
 double PositionScheme::pass2_query_position(Index i) const {
-  require(two_pass(), "pass2_query_position", "scheme", "has no second pass: ", name());
+  // name() only on failure: the CUDA prefill asks for 2·L positions per call
+  if (!two_pass()) probspace::detail::throw_invalid("pass2_query_position", "scheme", "has no second pass: ", name());
   const double w = static_cast<double>(window);
   return kind == SchemeKind::ReRope ? w : (static_cast<double>(i) - w) / k + w;
 }
 
 double PositionScheme::pass2_key_position(Index j) const {
-  require(two_pass(), "pass2_key_position", "scheme", "has no second pass: ", name());
+  if (!two_pass()) probspace::detail::throw_invalid("pass2_key_position", "scheme", "has no second pass: ", name());
   return kind == SchemeKind::ReRope ? 0.0 : static_cast<double>(j) / k;
 }
 
