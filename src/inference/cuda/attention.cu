@@ -58,8 +58,8 @@ __device__ __forceinline__ void angle(double position, double theta, float& c, f
   s = float(sd);
 }
 
-/// One thread per (row, channel pair p < head_dim/2), looping over the heads: pair p < rotary_dim/2
-/// is (2p, 2p+1) (Interleaved) or (p, p + rotary_dim/2) (Half) and is rotated by the angle
+/// One thread per (row, channel pair p < head_dim/2), looping over the heads blockIdx.y,
+/// blockIdx.y + gridDim.y, …: pair p < rotary_dim/2 is (2p, 2p+1) (Interleaved) or (p, p + rotary_dim/2) (Half) and is rotated by the angle
 /// positions[row]·inv_freq[p] (formed, reduced and cos/sin taken in double, then rounded to float,
 /// as rope::rotate does); pairs p ≥ rotary_dim/2 are the pass-through channels (2p, 2p+1). The
 /// products are float, as on the CPU (f·x, then a·c − b·s and a·s + b·c). A non-finite input
@@ -81,7 +81,7 @@ __global__ void rotate_kernel(const In* __restrict__ x, std::ptrdiff_t rows, std
   const float f = (r.factors != nullptr ? float(r.factors[row]) : 1.0f) * r.gain;
   bool ok = true;
 #pragma unroll 4
-  for (int h = 0; h < r.heads; ++h) {
+  for (int h = int(blockIdx.y); h < r.heads; h += int(gridDim.y)) {
     const In* xh = x + row * x_stride + std::ptrdiff_t(h) * r.head_dim;
     const float xa = to_f(xh[ia]), xb = to_f(xh[ib]);
     ok = ok && finite(xa) && finite(xb);
@@ -103,7 +103,8 @@ void rotate(cudaStream_t stream, Report report, InputType in, const void* x, std
             void* out2 = nullptr) {
   if (rows == 0) return;
   constexpr int kThreads = 256;
-  const unsigned blocks = unsigned((rows * (r.head_dim / 2) + kThreads - 1) / kThreads);
+  // A few rows (decode, appends) also split the heads over blocks.
+  const dim3 blocks(unsigned((rows * (r.head_dim / 2) + kThreads - 1) / kThreads), rows < 64 ? unsigned(r.heads) : 1u);
   const auto launch = [&](const auto* typed_x) {
     if (out_type == InputType::Float32)
       rotate_kernel<<<blocks, kThreads, 0, stream>>>(typed_x, rows, x_stride, r, static_cast<float*>(out),
@@ -848,9 +849,9 @@ std::ptrdiff_t attention_decode(void* stream_ptr, void* report_handle, InputType
   float* q1 = scratch.at<float>(at_q);
   float* q2 = q1 + q_ld;
   const auto f32 = InputType::Float32;
-  rotate(stream, report, type, query, 1, q_ld, rotation_of(shape, shape.q_heads, freq, pos, factor), f32, q1, q_ld, 0);
-  if (shape.two_pass)
-    rotate(stream, report, type, query, 1, q_ld, rotation_of(shape, shape.q_heads, freq, pos + 1, factor), f32, q2, q_ld, 0);
+  const bool two = shape.two_pass;  // one read of the query gives q1 and q2
+  rotate(stream, report, type, query, 1, q_ld, rotation_of(shape, shape.q_heads, freq, pos, factor, two ? pos + 1 : nullptr),
+         f32, q1, q_ld, 0, two ? q2 : nullptr);
   const std::ptrdiff_t bad = read_report(report_handle, stream, "attention decode rotation kernel");
   if (bad >= 0) return bad;  // out untouched
 
