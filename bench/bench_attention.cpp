@@ -6,6 +6,7 @@
 // heads, d = 128, bfloat16, ReRoPE w = L/4 and plain RoPE at L = 8192 and 16384; decode over a 32k-token
 // cache beside a device copy of the cache's bytes. GPU time by CUDA events, errors deferred.
 #include "../src/inference/cuda/backend.hpp"
+#include "normal_rows.hpp"
 
 #include <probspace/inference/attention.hpp>
 #include <probspace/inference/eigen_view.hpp>
@@ -16,7 +17,6 @@
 
 #include <chrono>
 #include <cstring>
-#include <random>
 #include <type_traits>
 #include <vector>
 
@@ -29,12 +29,9 @@ namespace rope = probspace::rope;
 
 constexpr Index kHeadDim = 128;
 
-template <class T> std::vector<T> random_rows(Index rows, Index cols, std::uint64_t seed) {
-  std::mt19937_64 rng(seed);
-  std::normal_distribution<float> normal;
-  std::vector<T> x(std::size_t(rows * cols));
-  for (auto& e : x) e = from_float<T>(normal(rng));
-  return x;
+/// N(0, 1) entries, drawn once per (shape, seed).
+template <class T> const std::vector<T>& random_rows(Index rows, Index cols, std::uint64_t seed) {
+  return probspace::bench::normal_rows<T>(rows, cols, 1.0f, seed);
 }
 
 /// range(0): 0 = plain RoPE, 1 = ReRoPE with w = L/4; 2 and 3: ReRoPE with w = L (every product

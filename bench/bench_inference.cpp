@@ -4,6 +4,8 @@
 // CUDA times are GPU time between events on the context's stream with deferred error reports, as
 // the PyTorch peer measures torch.cuda.Event spans; CPU times are wall time. CUDA cases are skipped
 // without a device. Wall time per call includes the stream synchronisation of each call.
+#include "normal_rows.hpp"
+
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/nbce_batch.hpp>
 #include <probspace/inference/rope_apply.hpp>
@@ -14,7 +16,6 @@
 #include <benchmark/benchmark.h>
 
 #include <memory>
-#include <random>
 #include <type_traits>
 #include <vector>
 
@@ -23,15 +24,9 @@ namespace {
 using namespace probspace::inference;
 using probspace::Index;
 
-template <class In> std::vector<In> logits(Index rows, Index cols) {
-  std::mt19937_64 rng(0);
-  std::normal_distribution<float> normal(0.0f, 2.5f);
-  std::vector<In> z(std::size_t(rows * cols));
-  for (auto& x : z) {
-    if constexpr (std::is_same_v<In, float>) x = normal(rng);
-    else x = to_bfloat16(normal(rng));
-  }
-  return z;
+/// Logits 2.5·N(0, 1), drawn once per shape.
+template <class In> const std::vector<In>& logits(Index rows, Index cols) {
+  return probspace::bench::normal_rows<In>(rows, cols, 2.5f, 0);
 }
 
 enum class Kernel { Softmax, LogSoftmax, Sparsemax, Entmax15, SoftmaxBackward, EntmaxBackward };
