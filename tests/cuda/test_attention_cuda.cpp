@@ -162,6 +162,16 @@ TEST(CudaAttention, PrefillMatchesTheCpuBackend) {
   EXPECT_EQ(cases, 8 * 4 * 2 * 2);
 }
 
+TEST(CudaAttention, PrefillWindowsOnTileEdges) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or CUDA not compiled in)";
+  // w a multiple of the 16-row warp blocks and the 32- or 64-key tiles: a tile's or a warp's range
+  // ends exactly on the band i − j = w, where the near/far decisions must still read loaded tiles.
+  std::uint64_t seed = 500;
+  for (const Index w : {Index(16), Index(32), Index(64), Index(96), Index(128)})
+    for (const auto& scheme : {PositionScheme::rerope(w), PositionScheme::leaky(w, 2)})
+      compare_prefill(scheme, 300, 128, 0, rope::Layout::Half, seed += 3);
+}
+
 /// The heads and appends of a decode comparison: `length` tokens, appended one by one except 5 at
 /// token 3 and `bulk` at token 8.
 struct DecodeCase {
