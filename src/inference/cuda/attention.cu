@@ -59,8 +59,8 @@ __device__ __forceinline__ void angle(double position, double theta, float& c, f
 }
 
 /// One thread per (row, channel pair p < head_dim/2), looping over the heads blockIdx.y,
-/// blockIdx.y + gridDim.y, …: pair p < rotary_dim/2 is (2p, 2p+1) (Interleaved) or (p, p + rotary_dim/2) (Half) and is rotated by the angle
-/// positions[row]·inv_freq[p] (formed, reduced and cos/sin taken in double, then rounded to float,
+/// blockIdx.y + gridDim.y, …: pair p < rotary_dim/2 is (2p, 2p+1) (Interleaved) or
+/// (p, p + rotary_dim/2) (Half) and is rotated by the angle positions[row]·inv_freq[p] (formed, reduced and cos/sin taken in double, then rounded to float,
 /// as rope::rotate does); pairs p ≥ rotary_dim/2 are the pass-through channels (2p, 2p+1). The
 /// products are float, as on the CPU (f·x, then a·c − b·s and a·s + b·c). A non-finite input
 /// reports row report_base + row.
@@ -120,7 +120,8 @@ void rotate(cudaStream_t stream, Report report, InputType in, const void* x, std
 /// The current device's scratch pool: a memory pool of probspace's own (other cudaMallocAsync users
 /// keep their settings) that keeps freed memory for the next call instead of returning it to the
 /// driver at each synchronisation (the default pool's release threshold is 0), so a prefill does not
-/// map its O(L·d) scratch again at every call. It holds at most the largest scratch requested; the driver frees it at exit.
+/// map its O(L·d) scratch again at every call. It holds at most the largest scratch requested; the
+/// driver frees it at exit.
 cudaMemPool_t scratch_pool() {
   static std::mutex mutex;
   static std::map<int, cudaMemPool_t> pools;
