@@ -60,10 +60,10 @@ __device__ __forceinline__ void angle(double position, double theta, float& c, f
 
 /// One thread per (row, channel pair p < head_dim/2), looping over the heads blockIdx.y,
 /// blockIdx.y + gridDim.y, …: pair p < rotary_dim/2 is (2p, 2p+1) (Interleaved) or
-/// (p, p + rotary_dim/2) (Half) and is rotated by the angle positions[row]·inv_freq[p] (formed, reduced and cos/sin taken in double, then rounded to float,
-/// as rope::rotate does); pairs p ≥ rotary_dim/2 are the pass-through channels (2p, 2p+1). The
-/// products are float, as on the CPU (f·x, then a·c − b·s and a·s + b·c). A non-finite input
-/// reports row report_base + row.
+/// (p, p + rotary_dim/2) (Half) and is rotated by the angle positions[row]·inv_freq[p] (formed,
+/// reduced and cos/sin taken in double, then rounded to float, as rope::rotate does); pairs
+/// p ≥ rotary_dim/2 are the pass-through channels (2p, 2p+1). The products are float, as on the
+/// CPU (f·x, then a·c − b·s and a·s + b·c). A non-finite input reports row report_base + row.
 template <class In, class Out>
 __global__ void rotate_kernel(const In* __restrict__ x, std::ptrdiff_t rows, std::ptrdiff_t x_stride, Rotation r,
                               Out* __restrict__ out, Out* __restrict__ out2, std::ptrdiff_t out_stride,
