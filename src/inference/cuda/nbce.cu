@@ -174,9 +174,11 @@ partial_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
   }
 }
 
-/// The row's state from its chunks' partials.
+/// The row's state from its chunks' partials, merged in chunk order (the loads unrolled ahead of the
+/// chain).
 __device__ Partial combine(const Partial* p, int chunks) {
   Partial r = p[0];
+#pragma unroll 4
   for (int c = 1; c < chunks; ++c) {
     merge_state(r.m, r.s, r.a, p[c].m, p[c].s, p[c].a);
     r.finite += p[c].finite, r.bad |= p[c].bad;
@@ -184,17 +186,31 @@ __device__ Partial combine(const Partial* p, int chunks) {
   return r;
 }
 
-/// Sequence b's pool from its rows' statistics (written in this step, read past L1), by the whole
-/// block: the min-entropy selection (§6: argmin of H_r − η·[r = k_prev], ties to the lowest index) or
-/// the linear pooling weights (§2), listed in row order by warp 0.
-__device__ void select_pool(const RowStat* st, std::ptrdiff_t b, const NbceParams& params, const Pools& pools) {
+/// No truncation: a row's LSE and entropy H = log S − A/S (as the CPU's exp pass) from its chunks'
+/// partials; not valid: a row to report.
+struct FullRow {
+  float lse, entropy;
+  int finite;
+  bool valid;
+};
+__device__ FullRow full_row(const Partial* partials, int chunks) {
+  const Partial p = combine(partials, chunks);
+  return {p.m + __logf(p.s), __logf(p.s) - p.a / p.s, p.finite, !(p.bad || p.finite == 0)};
+}
+
+/// A sequence's pool from its rows' entropies entropy(r) (double), by the whole block: the
+/// min-entropy selection (§6: argmin of H_r − η·[r = previous], ties to the lowest index) or the
+/// linear pooling weights (§2), listed in row order into `entries` by warp 0, which gets their count
+/// in `count`. Returns k* of min-entropy pooling, else −1 (every thread). The same entropies give the
+/// same list in every block.
+template <class Entropy>
+__device__ int select_pool(Entropy entropy, int rows, int previous, const NbceParams& params, PoolEntry* entries,
+                           int& count) {
   __shared__ double scratch[32];
-  const int rows = pools.rows, first = params.select_row0 ? 0 : 1;
-  const auto entropy = [&](int r) { return double(__ldcg(&st[r].entropy)); };
+  const int first = params.select_row0 ? 0 : 1;
   int k = -1;
   double low[1] = {INFINITY}, sum[1] = {0};
   if (params.pooling == NbceParams::MinEntropy) {
-    const int previous = pools.previous[b];  // read by every thread before the reduction's barriers
     unsigned long long best[1] = {~0ull};
     for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x) {
       const float h = float(entropy(r) - (r == previous ? params.eta : 0.0));
@@ -210,7 +226,7 @@ __device__ void select_pool(const RowStat* st, std::ptrdiff_t b, const NbceParam
       sum[0] += exp(-(entropy(r) - low[0]) / params.soft_temperature);
     block_reduce(sum, scratch, Sum{});
   }
-  if (threadIdx.x >= 32) return;
+  if (threadIdx.x >= 32) return k;
   const auto weight = [&](int r) {
     switch (params.pooling) {
     case NbceParams::MinEntropy: return r == k ? 1.0f : 0.0f;
@@ -221,7 +237,6 @@ __device__ void select_pool(const RowStat* st, std::ptrdiff_t b, const NbceParam
     }
     return r >= 1 ? 1.0f : 0.0f;  // max pooling: every context row, unweighted
   };
-  PoolEntry* entries = pools.entries + b * rows;
   const unsigned lane = threadIdx.x;
   int n = 0;
   for (int base = 0; base < rows; base += 32) {
@@ -231,10 +246,22 @@ __device__ void select_pool(const RowStat* st, std::ptrdiff_t b, const NbceParam
     if (w != 0.0f) entries[n + __popc(listed & ((1u << lane) - 1))] = {r, w};
     n += __popc(listed);
   }
-  if (lane == 0) pools.count[b] = n, pools.selected[b] = k, pools.previous[b] = k;
+  count = n;
+  return k;
 }
 
-/// No truncation: H = log S − A/S from the partials (as the CPU's exp pass), then the pool; one block
+/// select_pool for sequence b from its rows' statistics (written in this step, read past L1) into
+/// the global lists; the selection becomes previous[b] (read, by min-entropy pooling only, by every
+/// thread before select_pool's barriers; rewritten by thread 0 after them).
+__device__ void publish_pool(const RowStat* st, std::ptrdiff_t b, const NbceParams& params, const Pools& pools) {
+  const int previous = params.pooling == NbceParams::MinEntropy ? pools.previous[b] : -1;
+  int n = 0;
+  const int k = select_pool([&](int r) { return double(__ldcg(&st[r].entropy)); }, pools.rows, previous, params,
+                            pools.entries + b * pools.rows, n);
+  if (threadIdx.x == 0) pools.count[b] = n, pools.selected[b] = k, pools.previous[b] = k;
+}
+
+/// No truncation: each row's statistics and entropy, the report of bad rows, then the pool; one block
 /// per sequence.
 __global__ void __launch_bounds__(kFinaliseThreads)
 finalise_kernel(const Partial* __restrict__ partials, int chunks, RowStat* stats, float* entropies, Report report,
@@ -242,14 +269,13 @@ finalise_kernel(const Partial* __restrict__ partials, int chunks, RowStat* stats
   const std::ptrdiff_t b = blockIdx.x;
   for (int r = threadIdx.x; r < pools.rows; r += kFinaliseThreads) {
     const std::ptrdiff_t row = b * pools.rows + r;
-    const Partial p = combine(partials + row * chunks, chunks);
-    if (p.bad || p.finite == 0) report_index(report, row);
-    const float entropy = __logf(p.s) - p.a / p.s;
-    stats[row] = {p.m + __logf(p.s), -INFINITY, entropy, -1, p.finite};
-    entropies[row] = entropy;
+    const FullRow f = full_row(partials + row * chunks, chunks);
+    if (!f.valid) report_index(report, row);
+    stats[row] = {f.lse, -INFINITY, f.entropy, -1, f.finite};
+    entropies[row] = f.entropy;
   }
   __syncthreads();
-  select_pool(stats + b * pools.rows, b, params, pools);
+  publish_pool(stats + b * pools.rows, b, params, pools);
 }
 
 /// Sort keys: ascending key = descending value, then ascending index (the order §3's ties take).
@@ -699,7 +725,7 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
   __syncthreads();
   if (!last) return;
   __threadfence();
-  select_pool(stats + b * pools.rows, b, params, pools);
+  publish_pool(stats + b * pools.rows, b, params, pools);
   if (threadIdx.x == 0) pools.done[b] = 0;
 }
 
