@@ -729,19 +729,14 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
   if (threadIdx.x == 0) pools.done[b] = 0;
 }
 
-template <class In, int VEC>
-__global__ void __launch_bounds__(kMergeThreads, kMergeBlocksPerSm)  // (without the minimum, ptxas spills)
-merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, int rows,
-             const RowStat* __restrict__ stats, NbceParams params, const PoolEntry* __restrict__ pool_entries,
-             const std::int32_t* __restrict__ pool_count, float* out, std::ptrdiff_t out_stride, float2* merge_partials) {
+/// §2, §4 over the tokens [begin, end) of a sequence's rows zb, by the whole block: the `pooled_rows`
+/// entries of `pool` (stat(r): row r's RowStat, its LSE and nucleus) pooled and merged with row 0 by
+/// branch; each thread's VEC tokens at i go to keep(i, y). Returns the chunk's online
+/// (max, Σ e^{y − max}) (every thread).
+template <class In, int VEC, class Stat, class Keep>
+__device__ float2 merge_chunk(const In* zb, std::ptrdiff_t stride, std::ptrdiff_t begin, std::ptrdiff_t end,
+                              const PoolEntry* pool, int pooled_rows, Stat stat, const NbceParams& params, Keep keep) {
   __shared__ float shared_m[32], shared_s[32];
-  const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
-  const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
-  const RowStat* st = stats + b * rows;
-  const PoolEntry* pool = pool_entries + b * rows;
-  const int pooled_rows = pool_count[b];
-  const In* zb = z + b * rows * stride;
-  float* outb = out + b * out_stride;
   const float beta = float(params.beta), threshold = float(params.finite_threshold);
   const bool max_pooling = params.pooling == NbceParams::Max;
   float m = -INFINITY, s = 0;
@@ -749,7 +744,7 @@ merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voc
   const auto truncated = [&](int r, std::ptrdiff_t i, float (&l)[VEC]) {
     float x[VEC];
     Loader<In, VEC>::load(zb + r * stride, i, x);
-    const RowStat sr = st[r];
+    const RowStat sr = stat(r);
 #pragma unroll
     for (int k = 0; k < VEC; ++k)
       l[k] = x[k] > sr.cut || (x[k] == sr.cut && i + k <= sr.last_tie) ? x[k] - sr.lse : -INFINITY;
@@ -775,34 +770,61 @@ merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voc
         s += __expf(y[k] - m);
       }
     }
-    store<VEC>(outb, i, y);
+    keep(i, y);
   }
   block_merge_softmax(m, s, shared_m, shared_s);
-  if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = make_float2(m, s);
+  return make_float2(m, s);
 }
 
-/// log_softmax of the merged row from its chunks' (max, Σ); W floats per access (16 bytes when the
-/// rows allow).
+/// The merged row's (max, LSE) from its chunks' (max, Σ) (written by other blocks: read past L1),
+/// combined in one fixed order, so that every block of the sequence gets the same; by the whole block.
+__device__ float2 merged_normaliser(const float2* parts, int chunks) {
+  __shared__ float shared_m[32], shared_s[32];
+  float m = -INFINITY, s = 0;
+  for (int c = threadIdx.x; c < chunks; c += blockDim.x) {
+    const float2 part = __ldcg(parts + c);
+    merge_softmax(m, s, part.x, part.y);
+  }
+  block_merge_softmax(m, s, shared_m, shared_s);
+  return make_float2(m, m + __logf(s));
+}
+
+/// log_softmax of a merged token; an empty pooled support (max −inf) stays −inf.
+__device__ __forceinline__ float normalised(float y, float2 normaliser) {
+  return normaliser.x == -INFINITY ? -INFINITY : y - normaliser.y;
+}
+
+/// [batch × chunks]: merge_chunk, y stored unnormalised, the chunk's (max, Σ) into merge_partials.
+template <class In, int VEC>
+__global__ void __launch_bounds__(kMergeThreads, kMergeBlocksPerSm)  // (without the minimum, ptxas spills)
+merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, int rows,
+             const RowStat* __restrict__ stats, NbceParams params, const PoolEntry* __restrict__ pool_entries,
+             const std::int32_t* __restrict__ pool_count, float* out, std::ptrdiff_t out_stride, float2* merge_partials) {
+  const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
+  const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
+  const RowStat* st = stats + b * rows;
+  float* outb = out + b * out_stride;
+  const float2 part = merge_chunk<In, VEC>(
+      z + b * rows * stride, stride, begin, end, pool_entries + b * rows, pool_count[b], [&](int r) { return st[r]; },
+      params, [&](std::ptrdiff_t i, const float(&y)[VEC]) { store<VEC>(outb, i, y); });
+  if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = part;
+}
+
+/// log_softmax of the merged row in place from its chunks' (max, Σ); W floats per access (16 bytes
+/// when the rows allow).
 template <int W>
 __global__ void __launch_bounds__(kMergeThreads)
 normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::ptrdiff_t out_stride,
                  const float2* __restrict__ merge_partials) {
   const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
-  __shared__ float shared_m[32], shared_s[32];
-  float m = -INFINITY, s = 0;
-  for (unsigned c = threadIdx.x; c < gridDim.y; c += kMergeThreads) {
-    const float2 part = merge_partials[b * gridDim.y + c];
-    merge_softmax(m, s, part.x, part.y);
-  }
-  block_merge_softmax(m, s, shared_m, shared_s);
-  const float lse = m + __logf(s);
+  const float2 normaliser = merged_normaliser(merge_partials + b * gridDim.y, int(gridDim.y));
   float* outb = out + b * out_stride;
   for (std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * W; i < end; i += kMergeThreads * W) {
     float y[W];
     Loader<float, W>::load(outb, i, y);
 #pragma unroll
-    for (int k = 0; k < W; ++k) y[k] = m == -INFINITY ? -INFINITY : y[k] - lse;  // an empty pooled support stays −inf
+    for (int k = 0; k < W; ++k) y[k] = normalised(y[k], normaliser);
     store<W>(outb, i, y);
   }
 }
