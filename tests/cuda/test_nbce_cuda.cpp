@@ -2,7 +2,8 @@
 // the merged row) and, within float32 rounding, entropies and log-probs, over several steps, for
 // every truncation and pooling, float32 and bfloat16, including rows whose crossing bin overflows
 // the shared buffer (ties over the row chunks), a top-p cut inside a tie spread over the row chunks,
-// pools listing rows over several warps, and steps after one that reported an invalid row. A token
+// pools listing rows over several warps, steps after one that reported an invalid row, and the tail's
+// fallbacks (more rows per sequence than its shared pool, more sequences than resident blocks). A token
 // within float32 rounding of a row's top-p boundary may be decided either way (its merged support
 // or its §4 branch); such tokens are counted apart. Skips without a CUDA device.
 #include <probspace/inference/eigen_view.hpp>
@@ -145,6 +146,11 @@ TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
   compare<bfloat16>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);
   compare<float>(Pooling::Average, Truncation::TopK(5000), 3, 4, 32000, true);
   compare<float>(Pooling::MinEntropy, Truncation::TopP(0.95), 2, 3, 4097, false);  // not a multiple of 8
+  compare<float>(Pooling::MinEntropy, Truncation::None(), 2, 3, 4097, false);  // scalar loads: the tail re-reads y
+  compare<bfloat16>(Pooling::MinEntropy, Truncation::None(), 2, 3, 4097, false);
+  compare<float>(Pooling::Max, Truncation::None(), 1, 2100, 5000, false);  // more rows than the tail's shared pool
+  for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95)})  // more sequences than resident tail blocks
+    compare<float>(Pooling::Average, truncation, 600, 3, 64, false);
   for (const auto pooling : {Pooling::Average, Pooling::SoftEntropy, Pooling::Max})  // 69 context rows: 3 warps
     for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95)}) compare<float>(pooling, truncation, 2, 70, 3000, false);
   for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95), Truncation::TopK(50)})
