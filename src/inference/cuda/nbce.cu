@@ -976,6 +976,16 @@ template <class In, int VEC> int tail_blocks_per_sm(bool finalise_in_tail, std::
   if (finalise_in_tail) per_sm = std::min(per_sm, occupancy(tail_kernel<In, VEC, true>, kMergeThreads, finalise_shared));
   return per_sm;
 }
+/// Blocks of tail_kernel that are resident on the device at once, whichever instance runs; 0 without
+/// cooperative launches.
+std::ptrdiff_t tail_resident_blocks(int sms, bool finalise_in_tail, std::size_t finalise_shared) {
+  if (!cooperative_launch()) return 0;
+  const int per_sm = std::min({tail_blocks_per_sm<float, 1>(finalise_in_tail, finalise_shared),
+                               tail_blocks_per_sm<float, 4>(finalise_in_tail, finalise_shared),
+                               tail_blocks_per_sm<std::uint16_t, 1>(finalise_in_tail, finalise_shared),
+                               tail_blocks_per_sm<std::uint16_t, 8>(finalise_in_tail, finalise_shared)});
+  return std::ptrdiff_t(per_sm) * sms;
+}
 
 /// Launches `kernel` [grid × kMergeThreads] cooperatively (the runtime refuses a grid whose blocks
 /// cannot all be resident).
@@ -1036,12 +1046,7 @@ void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::p
     // More sequences than resident blocks: merge_kernel and normalise_kernel, chunks that fill the SMs.
     const std::size_t finalise_shared = std::size_t(rows_per_sequence) * kTailRowBytes;
     ws->finalise_in_tail = finalise_shared <= kTailMaxShared;
-    const std::ptrdiff_t resident =
-        cooperative_launch() ? std::ptrdiff_t(sms) * std::min({tail_blocks_per_sm<float, 1>(ws->finalise_in_tail, finalise_shared),
-                                                               tail_blocks_per_sm<float, 4>(ws->finalise_in_tail, finalise_shared),
-                                                               tail_blocks_per_sm<std::uint16_t, 1>(ws->finalise_in_tail, finalise_shared),
-                                                               tail_blocks_per_sm<std::uint16_t, 8>(ws->finalise_in_tail, finalise_shared)})
-                             : 0;
+    const std::ptrdiff_t resident = tail_resident_blocks(sms, ws->finalise_in_tail, finalise_shared);
     ws->cooperative = resident >= batch;
     const std::ptrdiff_t merge_by_blocks =
         ws->cooperative ? resident / batch : (kMergeBlocksPerSm * std::ptrdiff_t(sms) + batch - 1) / batch;
@@ -1128,9 +1133,8 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
     if (ws->cooperative) {
       launch_cooperative(finalise_in_tail ? tail_kernel<In, VEC, true> : tail_kernel<In, VEC, false>, merge_grid,
                          finalise_in_tail ? std::size_t(ws->rows_per_sequence) * kTailRowBytes : 0, stream, zt,
-                         logits_stride, vocab, merge_chunk, static_cast<const Partial*>(ws->partials), row_chunks,
-                         static_cast<const RowStat*>(ws->stats), entropies, report, params, pools, log_probs,
-                         log_probs_stride, ws->merge_partials);
+                         logits_stride, vocab, merge_chunk, ws->partials, row_chunks, ws->stats, entropies, report,
+                         params, pools, log_probs, log_probs_stride, ws->merge_partials);
     } else {
       merge_kernel<In, VEC><<<merge_grid, kMergeThreads, 0, stream>>>(zt, logits_stride, vocab, merge_chunk,
                                                                       int(ws->rows_per_sequence), ws->stats, params,
