@@ -2,9 +2,11 @@
 // the merged row) and, within float32 rounding, entropies and log-probs, over several steps, for
 // every truncation and pooling, float32 and bfloat16, including rows whose crossing bin overflows
 // the shared buffer (ties over the row chunks), a top-p cut inside a tie spread over the row chunks,
-// pools listing rows over several warps, and steps after one that reported an invalid row. A token
-// within float32 rounding of a row's top-p boundary may be decided either way (its merged support
-// or its §4 branch); such tokens are counted apart. Skips without a CUDA device.
+// pools listing rows over several warps, steps after one that reported an invalid row, the tail's
+// merged values kept in registers or re-read, and its fallbacks (more rows per sequence than its
+// shared pool, more sequences than resident blocks). A token within float32 rounding of a row's
+// top-p boundary may be decided either way (its merged support or its §4 branch); such tokens are
+// counted apart. Skips without a CUDA device.
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/nbce_batch.hpp>
 
@@ -145,6 +147,18 @@ TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
   compare<bfloat16>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);
   compare<float>(Pooling::Average, Truncation::TopK(5000), 3, 4, 32000, true);
   compare<float>(Pooling::MinEntropy, Truncation::TopP(0.95), 2, 3, 4097, false);  // not a multiple of 8
+  compare<float>(Pooling::MinEntropy, Truncation::None(), 2, 3, 4097, false);  // scalar loads: the tail re-reads y
+  compare<bfloat16>(Pooling::MinEntropy, Truncation::None(), 2, 3, 4097, false);
+  compare<float>(Pooling::MinEntropy, Truncation::None(), 2, 3, 509, false);  // scalar loads, one per thread: y in registers
+  compare<bfloat16>(Pooling::MinEntropy, Truncation::None(), 2, 3, 509, false);
+  // 16-byte loads, chunks of more than one access per thread (an H200's 264 resident blocks / 64
+  // sequences: 4 chunks of 8192): y re-read
+  for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95)})
+    compare<float>(Pooling::SoftEntropy, truncation, 64, 3, 32768, false);
+  compare<bfloat16>(Pooling::MinEntropy, Truncation::None(), 64, 3, 32768, false);
+  compare<float>(Pooling::Max, Truncation::None(), 1, 2100, 5000, false);  // more rows than the tail's shared pool
+  for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95)})  // more sequences than resident tail blocks
+    compare<float>(Pooling::Average, truncation, 600, 3, 64, false);
   for (const auto pooling : {Pooling::Average, Pooling::SoftEntropy, Pooling::Max})  // 69 context rows: 3 warps
     for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95)}) compare<float>(pooling, truncation, 2, 70, 3000, false);
   for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95), Truncation::TopK(50)})

@@ -1,30 +1,39 @@
-// The batched NBCE step (spec nbce.md §8) in four stages (six kernels with truncation):
+// The batched NBCE step (spec nbce.md §8): the one DRAM pass, the nucleus kernels with truncation,
+// then one cooperative tail kernel (or, when its grid cannot be resident at once, two kernels):
 //  1. partial_kernel  [rows × chunks]: the one DRAM pass — per chunk the online (max, Σe, Σe·(z−max))
 //     with the input check (e = exp(z − max)). The chunk count fills whole waves of resident blocks.
-//  2. finalise_kernel (no truncation; one block per sequence) or, for top-p / top-k, three kernels
-//     (the rows re-read from L2): LSE, the nucleus (cut, last tie, size) and the partial entropy
-//     (§3, §5) by selection. histogram_kernel [rows × chunks]: a histogram of the mass over
-//     d = max − z in bins of 1/64 (integer atomics into the row's bins) finds the crossing bin;
-//     gather_kernel [rows × chunks]: its tokens' keys and the entropy of the tokens ahead of it;
-//     nucleus_kernel (one block per row): only the crossing bin's tokens are sorted (a radix
-//     refinement on (value, index) keys over the row first if they exceed the shared buffer). Then,
-//     once per sequence (nucleus_kernel: the block finishing its sequence's last row), the
-//     min-entropy selection with η hysteresis (§6) or the pooling weights (§2) as the list of rows of
-//     nonzero weight.
-//  3. merge_kernel    [batch × chunks]: the listed rows pooled and merged with row 0 (§2, §4) and
-//     the merged row's online (max, Σ); min-entropy pooling reads two rows.
-//  4. normalise_kernel [batch × chunks]: log_softmax of the merged row in place.
+//  2. top-p / top-k only, three kernels (the rows re-read from L2): LSE, the nucleus (cut, last tie,
+//     size) and the partial entropy (§3, §5) by selection. histogram_kernel [rows × chunks]: a
+//     histogram of the mass over d = max − z in bins of 1/64 (integer atomics into the row's bins)
+//     finds the crossing bin; gather_kernel [rows × chunks]: its tokens' keys and the entropy of the
+//     tokens ahead of it; nucleus_kernel (one block per row): only the crossing bin's tokens are
+//     sorted (a radix refinement on (value, index) keys over the row first if they exceed the shared
+//     buffer). Then, once per sequence (nucleus_kernel: the block finishing its sequence's last row),
+//     the min-entropy selection with η hysteresis (§6) or the pooling weights (§2) as the list of rows
+//     of nonzero weight.
+//  3. tail_kernel [batch × chunks], launched cooperatively with one grid barrier. Without truncation
+//     every block first derives its sequence's row statistics (LSE, H = log S − A/S) from the
+//     partials and selects the pool itself (the same code on the same data: every block of the
+//     sequence agrees), into shared memory. Each block pools the listed rows and merges them with
+//     row 0 (§2, §4) over its vocabulary chunk and publishes the chunk's online (max, Σ); after the
+//     barrier each block combines its sequence's (max, Σ) in a fixed order into the LSE and
+//     normalises its chunk (y kept in registers when a thread holds one access of it).
+//     Fallbacks: more rows per sequence than the shared pool holds: finalise_kernel (one block per
+//     sequence) computes the statistics and the pool before the tail; more sequences than resident
+//     blocks: finalise_kernel, merge_kernel and normalise_kernel (the same merge and normaliser).
 // The nucleus semantics are nbce::Nucleus's: kept iff z > cut, or z == cut and t ≤ last_tie.
 #include "backend.hpp"
 #include "check.cuh"
 #include "rows.cuh"
 
+#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <iterator>
+#include <tuple>
 #include <type_traits>
 
 namespace probspace::inference::cuda_backend {
@@ -34,7 +43,7 @@ constexpr int kPartialThreads = 512;
 constexpr int kFinaliseThreads = 256;
 constexpr int kNucleusThreads = 1024;
 constexpr int kMergeThreads = 512;
-constexpr int kMergeBlocksPerSm = 2;
+constexpr int kMergeBlocksPerSm = 2;   // merge_kernel, tail_kernel (≤ 64 registers)
 constexpr int kLevel1BlocksPerSm = 3;  // histogram_kernel, gather_kernel (≤ 40 registers)
 constexpr int kBins = 2048;             // histogram bins (11-bit radix digits in the refinement)
 constexpr float kBinsPerNat = 64.0f;    // level-1 bin width 1/64 in d = max z − z
@@ -59,6 +68,10 @@ struct PoolEntry {
   std::int32_t row;
   float weight;
 };
+/// tail_kernel's shared memory per row of a sequence without truncation (LSE, entropy, pool entry),
+/// and the most it takes (more rows: finalise_kernel before the tail).
+constexpr std::size_t kTailRowBytes = 2 * sizeof(float) + sizeof(PoolEntry);
+constexpr std::size_t kTailMaxShared = 32 * 1024;
 /// Each sequence's pooled rows: those of nonzero weight in ascending order (max pooling: 1 … n).
 struct Pools {
   int rows;                // n + 1 per sequence
@@ -99,6 +112,8 @@ struct Workspace {
   std::int32_t* previous;
   unsigned* done;
   Level1 level1;
+  bool cooperative = false;       // tail_kernel: batch × merge_chunks blocks can all be resident
+  bool finalise_in_tail = false;  // no truncation: tail_kernel derives the statistics and the pool
 };
 
 __device__ __forceinline__ void merge_state(float& m, float& s, float& a, float m2, float s2, float a2) {
@@ -174,9 +189,11 @@ partial_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
   }
 }
 
-/// The row's state from its chunks' partials.
+/// The row's state from its chunks' partials, merged in chunk order (the loads unrolled ahead of the
+/// chain).
 __device__ Partial combine(const Partial* p, int chunks) {
   Partial r = p[0];
+#pragma unroll 4
   for (int c = 1; c < chunks; ++c) {
     merge_state(r.m, r.s, r.a, p[c].m, p[c].s, p[c].a);
     r.finite += p[c].finite, r.bad |= p[c].bad;
@@ -184,17 +201,31 @@ __device__ Partial combine(const Partial* p, int chunks) {
   return r;
 }
 
-/// Sequence b's pool from its rows' statistics (written in this step, read past L1), by the whole
-/// block: the min-entropy selection (§6: argmin of H_r − η·[r = k_prev], ties to the lowest index) or
-/// the linear pooling weights (§2), listed in row order by warp 0.
-__device__ void select_pool(const RowStat* st, std::ptrdiff_t b, const NbceParams& params, const Pools& pools) {
+/// No truncation: a row's LSE and entropy H = log S − A/S (as the CPU's exp pass) from its chunks'
+/// partials; not valid: a row to report.
+struct FullRow {
+  float lse, entropy;
+  int finite;
+  bool valid;
+};
+__device__ FullRow full_row(const Partial* partials, int chunks) {
+  const Partial p = combine(partials, chunks);
+  return {p.m + __logf(p.s), __logf(p.s) - p.a / p.s, p.finite, !(p.bad || p.finite == 0)};
+}
+
+/// A sequence's pool from its rows' entropies entropy(r) (double), by the whole block: the
+/// min-entropy selection (§6: argmin of H_r − η·[r = previous], ties to the lowest index) or the
+/// linear pooling weights (§2), listed in row order into `entries` by warp 0, which gets their count
+/// in `count`. Returns k* of min-entropy pooling, else −1 (every thread). The same entropies give the
+/// same list in every block.
+template <class Entropy>
+__device__ int select_pool(Entropy entropy, int rows, int previous, const NbceParams& params, PoolEntry* entries,
+                           int& count) {
   __shared__ double scratch[32];
-  const int rows = pools.rows, first = params.select_row0 ? 0 : 1;
-  const auto entropy = [&](int r) { return double(__ldcg(&st[r].entropy)); };
+  const int first = params.select_row0 ? 0 : 1;
   int k = -1;
   double low[1] = {INFINITY}, sum[1] = {0};
   if (params.pooling == NbceParams::MinEntropy) {
-    const int previous = pools.previous[b];  // read by every thread before the reduction's barriers
     unsigned long long best[1] = {~0ull};
     for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x) {
       const float h = float(entropy(r) - (r == previous ? params.eta : 0.0));
@@ -210,7 +241,7 @@ __device__ void select_pool(const RowStat* st, std::ptrdiff_t b, const NbceParam
       sum[0] += exp(-(entropy(r) - low[0]) / params.soft_temperature);
     block_reduce(sum, scratch, Sum{});
   }
-  if (threadIdx.x >= 32) return;
+  if (threadIdx.x >= 32) return k;
   const auto weight = [&](int r) {
     switch (params.pooling) {
     case NbceParams::MinEntropy: return r == k ? 1.0f : 0.0f;
@@ -221,7 +252,6 @@ __device__ void select_pool(const RowStat* st, std::ptrdiff_t b, const NbceParam
     }
     return r >= 1 ? 1.0f : 0.0f;  // max pooling: every context row, unweighted
   };
-  PoolEntry* entries = pools.entries + b * rows;
   const unsigned lane = threadIdx.x;
   int n = 0;
   for (int base = 0; base < rows; base += 32) {
@@ -231,25 +261,36 @@ __device__ void select_pool(const RowStat* st, std::ptrdiff_t b, const NbceParam
     if (w != 0.0f) entries[n + __popc(listed & ((1u << lane) - 1))] = {r, w};
     n += __popc(listed);
   }
-  if (lane == 0) pools.count[b] = n, pools.selected[b] = k, pools.previous[b] = k;
+  count = n;
+  return k;
 }
 
-/// No truncation: H = log S − A/S from the partials (as the CPU's exp pass), then the pool; one block
-/// per sequence.
+/// select_pool for sequence b from its rows' statistics (written in this step, read past L1) into
+/// the global lists; the selection becomes previous[b] (read, by min-entropy pooling only, by every
+/// thread before select_pool's barriers; rewritten by thread 0 after them).
+__device__ void publish_pool(const RowStat* st, std::ptrdiff_t b, const NbceParams& params, const Pools& pools) {
+  const int previous = params.pooling == NbceParams::MinEntropy ? pools.previous[b] : -1;
+  int n = 0;
+  const int k = select_pool([&](int r) { return double(__ldcg(&st[r].entropy)); }, pools.rows, previous, params,
+                            pools.entries + b * pools.rows, n);
+  if (threadIdx.x == 0) pools.count[b] = n, pools.selected[b] = k, pools.previous[b] = k;
+}
+
+/// No truncation, when the tail cannot derive the statistics itself: each row's statistics and
+/// entropy, the report of bad rows, then the pool; one block per sequence.
 __global__ void __launch_bounds__(kFinaliseThreads)
 finalise_kernel(const Partial* __restrict__ partials, int chunks, RowStat* stats, float* entropies, Report report,
                 NbceParams params, Pools pools) {
   const std::ptrdiff_t b = blockIdx.x;
   for (int r = threadIdx.x; r < pools.rows; r += kFinaliseThreads) {
     const std::ptrdiff_t row = b * pools.rows + r;
-    const Partial p = combine(partials + row * chunks, chunks);
-    if (p.bad || p.finite == 0) report_index(report, row);
-    const float entropy = __logf(p.s) - p.a / p.s;
-    stats[row] = {p.m + __logf(p.s), -INFINITY, entropy, -1, p.finite};
-    entropies[row] = entropy;
+    const FullRow f = full_row(partials + row * chunks, chunks);
+    if (!f.valid) report_index(report, row);
+    stats[row] = {f.lse, -INFINITY, f.entropy, -1, f.finite};
+    entropies[row] = f.entropy;
   }
   __syncthreads();
-  select_pool(stats + b * pools.rows, b, params, pools);
+  publish_pool(stats + b * pools.rows, b, params, pools);
 }
 
 /// Sort keys: ascending key = descending value, then ascending index (the order §3's ties take).
@@ -699,23 +740,18 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
   __syncthreads();
   if (!last) return;
   __threadfence();
-  select_pool(stats + b * pools.rows, b, params, pools);
+  publish_pool(stats + b * pools.rows, b, params, pools);
   if (threadIdx.x == 0) pools.done[b] = 0;
 }
 
-template <class In, int VEC>
-__global__ void __launch_bounds__(kMergeThreads, kMergeBlocksPerSm)  // (without the minimum, ptxas spills)
-merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, int rows,
-             const RowStat* __restrict__ stats, NbceParams params, const PoolEntry* __restrict__ pool_entries,
-             const std::int32_t* __restrict__ pool_count, float* out, std::ptrdiff_t out_stride, float2* merge_partials) {
+/// §2, §4 over the tokens [begin, end) of a sequence's rows zb, by the whole block: the `pooled_rows`
+/// entries of `pool` (stat(r): row r's RowStat, its LSE and nucleus) pooled and merged with row 0 by
+/// branch; each thread's VEC tokens at i go to keep(i, y). Returns the chunk's online
+/// (max, Σ e^{y − max}) (every thread).
+template <class In, int VEC, class Stat, class Keep>
+__device__ float2 merge_chunk(const In* zb, std::ptrdiff_t stride, std::ptrdiff_t begin, std::ptrdiff_t end,
+                              const PoolEntry* pool, int pooled_rows, Stat stat, const NbceParams& params, Keep keep) {
   __shared__ float shared_m[32], shared_s[32];
-  const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
-  const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
-  const RowStat* st = stats + b * rows;
-  const PoolEntry* pool = pool_entries + b * rows;
-  const int pooled_rows = pool_count[b];
-  const In* zb = z + b * rows * stride;
-  float* outb = out + b * out_stride;
   const float beta = float(params.beta), threshold = float(params.finite_threshold);
   const bool max_pooling = params.pooling == NbceParams::Max;
   float m = -INFINITY, s = 0;
@@ -723,7 +759,7 @@ merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voc
   const auto truncated = [&](int r, std::ptrdiff_t i, float (&l)[VEC]) {
     float x[VEC];
     Loader<In, VEC>::load(zb + r * stride, i, x);
-    const RowStat sr = st[r];
+    const RowStat sr = stat(r);
 #pragma unroll
     for (int k = 0; k < VEC; ++k)
       l[k] = x[k] > sr.cut || (x[k] == sr.cut && i + k <= sr.last_tie) ? x[k] - sr.lse : -INFINITY;
@@ -749,35 +785,146 @@ merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voc
         s += __expf(y[k] - m);
       }
     }
-    store<VEC>(outb, i, y);
+    keep(i, y);
   }
   block_merge_softmax(m, s, shared_m, shared_s);
-  if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = make_float2(m, s);
+  return make_float2(m, s);
 }
 
-/// log_softmax of the merged row from its chunks' (max, Σ); W floats per access (16 bytes when the
-/// rows allow).
+/// The merged row's (max, LSE) from its chunks' (max, Σ) (written by other blocks: read past L1),
+/// combined in one fixed order, so that every block of the sequence gets the same; by the whole block.
+__device__ float2 merged_normaliser(const float2* parts, int chunks) {
+  __shared__ float shared_m[32], shared_s[32];
+  float m = -INFINITY, s = 0;
+  for (int c = threadIdx.x; c < chunks; c += blockDim.x) {
+    const float2 part = __ldcg(parts + c);
+    merge_softmax(m, s, part.x, part.y);
+  }
+  block_merge_softmax(m, s, shared_m, shared_s);
+  return make_float2(m, m + __logf(s));
+}
+
+/// log_softmax of a merged token; an empty pooled support (max −inf) stays −inf.
+__device__ __forceinline__ float normalised(float y, float2 normaliser) {
+  return normaliser.x == -INFINITY ? -INFINITY : y - normaliser.y;
+}
+
+/// The tail without a grid barrier (more sequences than resident blocks), first of two kernels
+/// [batch × chunks]: merge_chunk, y stored unnormalised, the chunk's (max, Σ) into merge_partials.
+template <class In, int VEC>
+__global__ void __launch_bounds__(kMergeThreads, kMergeBlocksPerSm)  // (without the minimum, ptxas spills)
+merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, int rows,
+             const RowStat* __restrict__ stats, NbceParams params, const PoolEntry* __restrict__ pool_entries,
+             const std::int32_t* __restrict__ pool_count, float* out, std::ptrdiff_t out_stride, float2* merge_partials) {
+  const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
+  const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
+  const RowStat* st = stats + b * rows;
+  float* outb = out + b * out_stride;
+  const float2 part = merge_chunk<In, VEC>(
+      z + b * rows * stride, stride, begin, end, pool_entries + b * rows, pool_count[b], [&](int r) { return st[r]; },
+      params, [&](std::ptrdiff_t i, const float(&y)[VEC]) { store<VEC>(outb, i, y); });
+  if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = part;
+}
+
+/// Second kernel of that tail: log_softmax of the merged row in place from its chunks' (max, Σ); W
+/// floats per access (16 bytes when the rows allow).
 template <int W>
 __global__ void __launch_bounds__(kMergeThreads)
 normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::ptrdiff_t out_stride,
                  const float2* __restrict__ merge_partials) {
   const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
-  __shared__ float shared_m[32], shared_s[32];
-  float m = -INFINITY, s = 0;
-  for (unsigned c = threadIdx.x; c < gridDim.y; c += kMergeThreads) {
-    const float2 part = merge_partials[b * gridDim.y + c];
-    merge_softmax(m, s, part.x, part.y);
-  }
-  block_merge_softmax(m, s, shared_m, shared_s);
-  const float lse = m + __logf(s);
+  const float2 normaliser = merged_normaliser(merge_partials + b * gridDim.y, int(gridDim.y));
   float* outb = out + b * out_stride;
   for (std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * W; i < end; i += kMergeThreads * W) {
     float y[W];
     Loader<float, W>::load(outb, i, y);
 #pragma unroll
-    for (int k = 0; k < W; ++k) y[k] = m == -INFINITY ? -INFINITY : y[k] - lse;  // an empty pooled support stays −inf
+    for (int k = 0; k < W; ++k) y[k] = normalised(y[k], normaliser);
     store<W>(outb, i, y);
+  }
+}
+
+/// Stage 3 as one cooperative grid [batch × chunks] (every block resident) with one grid barrier.
+/// kFinalise (no truncation): every block of sequence b derives its rows' LSE and entropy from the
+/// partials and selects the pool into shared memory, identical in every block (the same code on the
+/// same data); block (b, 0) alone writes the entropies, the selection and the report. Otherwise the
+/// statistics and pool of nucleus_kernel or finalise_kernel. Then merge_chunk, the chunk's (max, Σ)
+/// published, the barrier, and the sequence's normaliser from all its chunks applied to the block's
+/// own chunk: y kept in registers when each thread holds one access of the chunk, else re-read (the
+/// thread's own writes, from L2).
+template <class In, int VEC, bool kFinalise>
+__global__ void __launch_bounds__(kMergeThreads, kMergeBlocksPerSm)
+tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
+            const Partial* __restrict__ partials, int row_chunks, const RowStat* __restrict__ stats, float* entropies,
+            Report report, NbceParams params, Pools pools, float* out, std::ptrdiff_t out_stride, float2* merge_partials) {
+  extern __shared__ float tail_shared[];  // kFinalise: LSE [rows], entropy [rows], the pool [rows]
+  __shared__ int pool_size;
+  const int rows = pools.rows;
+  const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
+  const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
+  const In* zb = z + b * rows * stride;
+  float* outb = out + b * out_stride;
+  const bool in_registers = end - begin <= std::ptrdiff_t(kMergeThreads) * VEC;  // the same in the whole block
+  float kept[VEC] = {};
+  const auto keep = [&](std::ptrdiff_t i, const float(&y)[VEC]) {
+    if (in_registers) {
+#pragma unroll
+      for (int k = 0; k < VEC; ++k) kept[k] = y[k];
+    } else {
+      store<VEC>(outb, i, y);
+    }
+  };
+  float2 part;
+  int selection = -1;
+  if constexpr (kFinalise) {
+    float* lse = tail_shared;
+    float* entropy = tail_shared + rows;
+    PoolEntry* pool = reinterpret_cast<PoolEntry*>(tail_shared + 2 * rows);
+    const bool writer = blockIdx.y == 0;
+    // §6: previous[b] is read by every block of the sequence before the grid barrier and rewritten
+    // by block (b, 0) after it (only min-entropy pooling reads it).
+    const int previous = params.pooling == NbceParams::MinEntropy ? pools.previous[b] : -1;
+    for (int r = threadIdx.x; r < rows; r += kMergeThreads) {
+      const std::ptrdiff_t row = b * rows + r;
+      const FullRow f = full_row(partials + row * row_chunks, row_chunks);
+      lse[r] = f.lse, entropy[r] = f.entropy;
+      if (writer) {
+        if (!f.valid) report_index(report, row);
+        entropies[row] = f.entropy;
+      }
+    }
+    __syncthreads();
+    int n = 0;
+    selection = select_pool([&](int r) { return double(entropy[r]); }, rows, previous, params, pool, n);
+    if (threadIdx.x == 0) pool_size = n;
+    __syncthreads();
+    part = merge_chunk<In, VEC>(zb, stride, begin, end, pool, pool_size,
+                                [&](int r) { return RowStat{lse[r], -INFINITY, 0.0f, -1, 0}; }, params, keep);
+  } else {
+    const RowStat* st = stats + b * rows;
+    part = merge_chunk<In, VEC>(zb, stride, begin, end, pools.entries + b * rows, pools.count[b],
+                                [&](int r) { return st[r]; }, params, keep);
+  }
+  if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = part;
+  cooperative_groups::this_grid().sync();  // orders the (max, Σ) and the reads of previous[b] before what follows
+  if (kFinalise && blockIdx.y == 0 && threadIdx.x == 0) pools.selected[b] = selection, pools.previous[b] = selection;
+  const float2 normaliser = merged_normaliser(merge_partials + b * gridDim.y, int(gridDim.y));
+  if (in_registers) {
+    const std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * VEC;
+    if (i < end) {
+#pragma unroll
+      for (int k = 0; k < VEC; ++k) kept[k] = normalised(kept[k], normaliser);
+      store<VEC>(outb, i, kept);
+    }
+  } else {
+    for (std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * VEC; i < end; i += kMergeThreads * VEC) {
+      float y[VEC];
+      load_stored<VEC>(outb, i, y);
+#pragma unroll
+      for (int k = 0; k < VEC; ++k) y[k] = normalised(y[k], normaliser);
+      store<VEC>(outb, i, y);
+    }
   }
 }
 
@@ -803,12 +950,56 @@ int chunk_count(std::ptrdiff_t vocab, int chunks) {
 template <class In, int VEC> constexpr int input_instance = (std::is_same_v<In, float> ? 0 : 2) + (VEC > 1 ? 1 : 0);
 constexpr int kMaxRowChunks = 64;
 
-/// Resident blocks of kPartialThreads per SM of a row-chunk kernel.
-template <class Kernel> int resident_blocks(Kernel kernel) {
+/// Whether the device runs cooperative launches (tail_kernel's grid barrier).
+bool cooperative_launch() {
+  int device = 0, supported = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  check(cudaDeviceGetAttribute(&supported, cudaDevAttrCooperativeLaunch, device), "cudaDeviceGetAttribute");
+  return supported != 0;
+}
+
+/// Resident blocks per SM of `kernel` with `threads` threads and `shared` bytes of dynamic shared memory.
+template <class Kernel> int occupancy(Kernel kernel, int threads, std::size_t shared) {
   int per_sm = 0;
-  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, kPartialThreads, 0),
+  check(cudaOccupancyMaxActiveBlocksPerMultiprocessor(&per_sm, kernel, threads, shared),
         "cudaOccupancyMaxActiveBlocksPerMultiprocessor");
-  return std::max(per_sm, 1);
+  return per_sm;
+}
+
+/// Resident blocks of kPartialThreads per SM of a row-chunk kernel.
+template <class Kernel> int resident_blocks(Kernel kernel) { return std::max(occupancy(kernel, kPartialThreads, 0), 1); }
+
+/// Resident blocks per SM of tail_kernel<In, VEC, ·>: the fewer of its variants in use (the
+/// finalising one with `finalise_shared` bytes of shared memory).
+template <class In, int VEC> int tail_blocks_per_sm(bool finalise_in_tail, std::size_t finalise_shared) {
+  int per_sm = occupancy(tail_kernel<In, VEC, false>, kMergeThreads, 0);
+  if (finalise_in_tail) per_sm = std::min(per_sm, occupancy(tail_kernel<In, VEC, true>, kMergeThreads, finalise_shared));
+  return per_sm;
+}
+/// Blocks of tail_kernel that are resident on the device at once, whichever instance runs; 0 without
+/// cooperative launches.
+std::ptrdiff_t tail_resident_blocks(int sms, bool finalise_in_tail, std::size_t finalise_shared) {
+  if (!cooperative_launch()) return 0;
+  const int per_sm = std::min({tail_blocks_per_sm<float, 1>(finalise_in_tail, finalise_shared),
+                               tail_blocks_per_sm<float, 4>(finalise_in_tail, finalise_shared),
+                               tail_blocks_per_sm<std::uint16_t, 1>(finalise_in_tail, finalise_shared),
+                               tail_blocks_per_sm<std::uint16_t, 8>(finalise_in_tail, finalise_shared)});
+  return std::ptrdiff_t(per_sm) * sms;
+}
+
+/// Launches `kernel` [grid × kMergeThreads] cooperatively (the runtime refuses a grid whose blocks
+/// cannot all be resident).
+template <class... Params, class... Args>
+void launch_cooperative(void (*kernel)(Params...), dim3 grid, std::size_t shared, cudaStream_t stream, Args... args) {
+  std::tuple<Params...> values{args...};  // the arguments as the kernel's parameter types, addressed below
+  std::apply(
+      [&](auto&... v) {
+        void* pointers[] = {static_cast<void*>(&v)...};
+        check(cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(kernel), grid, dim3(kMergeThreads), pointers,
+                                          shared, stream),
+              "cudaLaunchCooperativeKernel");
+      },
+      values);
 }
 
 /// Chunks per row over `rows` rows for a kernel of `per_sm` resident blocks: the fewest
@@ -844,14 +1035,21 @@ void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::p
   try {
     const std::ptrdiff_t rows = batch * rows_per_sequence;
     const int sms = multiprocessors();
-    // Row chunks of ≥ 4096 tokens; merge chunks of ≥ 2048 (one 16-byte access per thread), enough
-    // to fill the SMs.
+    // Row chunks of ≥ 4096 tokens.
     const int max_row_chunks = int(std::min<std::ptrdiff_t>(kMaxRowChunks, (vocab + 4095) / 4096));
     plan_chunks<float, 1>(*ws, rows, max_row_chunks, sms);
     plan_chunks<float, 4>(*ws, rows, max_row_chunks, sms);
     plan_chunks<std::uint16_t, 1>(*ws, rows, max_row_chunks, sms);
     plan_chunks<std::uint16_t, 8>(*ws, rows, max_row_chunks, sms);
-    const std::ptrdiff_t merge_by_blocks = (kMergeBlocksPerSm * std::ptrdiff_t(sms) + batch - 1) / batch;
+    // Merge chunks of about 2048 tokens or more (one 16-byte access per thread), as many as fill the
+    // resident blocks of tail_kernel: then its grid is resident at once, so it runs cooperatively.
+    // More sequences than resident blocks: merge_kernel and normalise_kernel, chunks that fill the SMs.
+    const std::size_t finalise_shared = std::size_t(rows_per_sequence) * kTailRowBytes;
+    ws->finalise_in_tail = finalise_shared <= kTailMaxShared;
+    const std::ptrdiff_t resident = tail_resident_blocks(sms, ws->finalise_in_tail, finalise_shared);
+    ws->cooperative = resident >= batch;
+    const std::ptrdiff_t merge_by_blocks =
+        ws->cooperative ? resident / batch : (kMergeBlocksPerSm * std::ptrdiff_t(sms) + batch - 1) / batch;
     ws->merge_chunks = chunk_count(vocab, int(std::max<std::ptrdiff_t>(1, std::min(merge_by_blocks, (vocab + 2047) / 2048))));
     const int most_row_chunks = *std::max_element(std::begin(ws->row_chunks), std::end(ws->row_chunks));
     ws->partials = static_cast<Partial*>(allocate(sizeof(Partial) * std::size_t(rows * most_row_chunks)));
@@ -907,6 +1105,7 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
   const std::ptrdiff_t rows = ws->batch * ws->rows_per_sequence, vocab = ws->vocab;
   const std::ptrdiff_t merge_chunk = chunk_length(vocab, ws->merge_chunks);
   const bool truncated = params.truncation != NbceParams::None && !(params.truncation == NbceParams::TopP && params.top_p >= 1.0);
+  const bool finalise_in_tail = !truncated && ws->cooperative && ws->finalise_in_tail;
   const Pools pools{int(ws->rows_per_sequence), ws->pool_entries, ws->pool_count, selected, ws->previous, ws->done};
   with_input(type, logits, vocab, logits_stride, log_probs, log_probs_stride, [&](const auto* zt, auto vec) {
     using In = std::decay_t<decltype(*zt)>;
@@ -926,17 +1125,24 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
       gather_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk, level1);
       nucleus_kernel<In, VEC><<<unsigned(rows), kNucleusThreads, 0, stream>>>(zt, logits_stride, vocab, level1, ws->stats,
                                                                             entropies, report, params, pools);
-    } else {
+    } else if (!finalise_in_tail) {
       finalise_kernel<<<unsigned(ws->batch), kFinaliseThreads, 0, stream>>>(ws->partials, row_chunks, ws->stats, entropies,
                                                                            report, params, pools);
     }
     const dim3 merge_grid(unsigned(ws->batch), unsigned(ws->merge_chunks));
-    merge_kernel<In, VEC><<<merge_grid, kMergeThreads, 0, stream>>>(zt, logits_stride, vocab, merge_chunk,
-                                                                    int(ws->rows_per_sequence), ws->stats, params,
-                                                                    ws->pool_entries, ws->pool_count, log_probs,
-                                                                    log_probs_stride, ws->merge_partials);
-    normalise_kernel<VEC == 1 ? 1 : 4><<<merge_grid, kMergeThreads, 0, stream>>>(vocab, merge_chunk, log_probs,
-                                                                                 log_probs_stride, ws->merge_partials);
+    if (ws->cooperative) {
+      launch_cooperative(finalise_in_tail ? tail_kernel<In, VEC, true> : tail_kernel<In, VEC, false>, merge_grid,
+                         finalise_in_tail ? std::size_t(ws->rows_per_sequence) * kTailRowBytes : 0, stream, zt,
+                         logits_stride, vocab, merge_chunk, ws->partials, row_chunks, ws->stats, entropies, report,
+                         params, pools, log_probs, log_probs_stride, ws->merge_partials);
+    } else {
+      merge_kernel<In, VEC><<<merge_grid, kMergeThreads, 0, stream>>>(zt, logits_stride, vocab, merge_chunk,
+                                                                      int(ws->rows_per_sequence), ws->stats, params,
+                                                                      ws->pool_entries, ws->pool_count, log_probs,
+                                                                      log_probs_stride, ws->merge_partials);
+      normalise_kernel<VEC == 1 ? 1 : 4><<<merge_grid, kMergeThreads, 0, stream>>>(vocab, merge_chunk, log_probs,
+                                                                                   log_probs_stride, ws->merge_partials);
+    }
   });
   return read_report(report_handle, stream, "nbce kernels");
 }

@@ -61,6 +61,16 @@ template <int VEC> __device__ __forceinline__ void store(float* out, std::ptrdif
   }
 }
 
+/// Reads back the VEC floats store<VEC> wrote at out + i.
+template <int VEC> __device__ __forceinline__ void load_stored(const float* out, std::ptrdiff_t i, float* y) {
+  if constexpr (VEC == 1) {
+    y[0] = out[i];
+  } else {
+#pragma unroll
+    for (int k = 0; k < VEC; k += 4) Loader<float, 4>::load(out, i + k, y + k);
+  }
+}
+
 /// Whether rows at these pointers and strides allow 16-byte accesses of `vec` inputs and outputs.
 inline bool vectorisable(const void* z, std::ptrdiff_t cols, std::ptrdiff_t z_stride, const float* out,
                          std::ptrdiff_t out_stride, int vec) {
