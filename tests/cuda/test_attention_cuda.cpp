@@ -24,6 +24,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
 #include <limits>
 #include <type_traits>
 #include <vector>
@@ -170,6 +171,22 @@ TEST(CudaAttention, PrefillWindowsOnTileEdges) {
   for (const Index w : {Index(16), Index(32), Index(64), Index(96), Index(128)})
     for (const auto& scheme : {PositionScheme::rerope(w), PositionScheme::leaky(w, 2)})
       compare_prefill(scheme, 300, 128, 0, rope::Layout::Half, seed += 3);
+}
+
+TEST(CudaAttention, PrefillOnTheMmaSyncKernel) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or CUDA not compiled in)";
+  // On Hopper the prefill runs the wgmma kernel; PROBSPACE_ATTENTION_KERNEL=mma.sync selects the kernel
+  // every other device runs, checked here on the same cases' shapes.
+  struct Select {
+    Select() { setenv("PROBSPACE_ATTENTION_KERNEL", "mma.sync", 1); }
+    ~Select() { unsetenv("PROBSPACE_ATTENTION_KERNEL"); }
+  } select;
+  std::uint64_t seed = 900;
+  for (const Index length : {Index(65), Index(300), Index(1024)}) {
+    const Index w = std::max<Index>(1, length / 3);
+    for (const auto& scheme : {PositionScheme::rope(), PositionScheme::rerope(w), PositionScheme::leaky(w, 2)})
+      for (const Index d : {Index(64), Index(128)}) compare_prefill(scheme, length, d, 16, rope::Layout::Half, seed += 3);
+  }
 }
 
 /// The heads and appends of a decode comparison: `length` tokens, appended one by one except 5 at

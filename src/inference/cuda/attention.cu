@@ -24,8 +24,10 @@
 #include <cmath>
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <mutex>
+#include <string>
 #include <type_traits>
 
 namespace probspace::inference::cuda_backend {
@@ -266,6 +268,74 @@ __device__ __forceinline__ void score_keys(Fragment&& fragment, std::uint32_t ke
   }
 }
 
+/// Causal mask and online softmax of one warp's scores over a 64-key tile (log2 units, the m16n8
+/// accumulator layout: rows lane/4 and lane/4 + 8): −∞ where distance(n, e) < 0 on a diagonal tile,
+/// the new row max over the row's 4 lanes, l and O rescaled, P = 2^{S − m} in place and this lane's
+/// share of it added to l.
+template <int DN, class Distance>
+__device__ __forceinline__ void softmax_tile(float (&s)[kKeyTile / 8][4], Distance distance, bool diagonal, float (&m)[2],
+                                             float (&l)[2], float (&o)[DN][4]) {
+  if (diagonal)
+#pragma unroll
+    for (int n = 0; n < kKeyTile / 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e)
+        if (distance(n, e) < 0) s[n][e] = -INFINITY;
+  float correction[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float tile_max = -INFINITY;
+#pragma unroll
+    for (int n = 0; n < kKeyTile / 8; ++n) tile_max = fmaxf(tile_max, fmaxf(s[n][2 * r], s[n][2 * r + 1]));
+    tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
+    tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
+    const float m_new = fmaxf(m[r], tile_max);  // finite: key 0 (tile 0) is visible to every row
+    correction[r] = exp2f(m[r] - m_new);        // m = −∞ before tile 0: 0
+    m[r] = m_new;
+    l[r] *= correction[r];
+  }
+#pragma unroll
+  for (int n = 0; n < kKeyTile / 8; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) {
+      s[n][e] = exp2f(s[n][e] - m[e / 2]);
+      l[e / 2] += s[n][e];  // this lane's share of the row sum; the 4 lanes are added at the end
+    }
+#pragma unroll
+  for (int n = 0; n < DN; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) o[n][e] *= correction[e / 2];
+}
+
+/// P's accumulators of key blocks 2kk, 2kk + 1 as the A fragment of key step kk (m16n8k16 and wgmma
+/// share it).
+__device__ __forceinline__ void p_fragment(const float (&s)[kKeyTile / 8][4], int kk, std::uint32_t (&p)[4]) {
+  p[0] = pack_bf16(s[2 * kk][0], s[2 * kk][1]);
+  p[1] = pack_bf16(s[2 * kk][2], s[2 * kk][3]);
+  p[2] = pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]);
+  p[3] = pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3]);
+}
+
+/// Writes one warp's 16 output rows from iw on: O / l (l summed over the row's 4 lanes first).
+template <int D, class Out>
+__device__ __forceinline__ void store_rows(const float (&o)[D / 8][4], float (&l)[2], std::ptrdiff_t iw, int lane,
+                                           const FlashArgs& a, int h, Out* __restrict__ out) {
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
+    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
+    const std::ptrdiff_t i = iw + lane / 4 + 8 * r;
+    if (i >= a.length) continue;
+    const float inverse = 1.0f / l[r];  // l ≥ 1: the row's max element contributes 2^0
+    Out* row_out = out + i * a.out_stride + std::ptrdiff_t(h) * D + 2 * (lane % 4);
+#pragma unroll
+    for (int n = 0; n < D / 8; ++n) {
+      from_f(o[n][2 * r] * inverse, row_out + 8 * n);
+      from_f(o[n][2 * r + 1] * inverse, row_out + 8 * n + 1);
+    }
+  }
+}
+
 enum class Phase { Far, Mixed, Near };
 
 /// Block (x, h): query tile gridDim.x − 1 − x (longest causal rows first) of query head h, 8 warps of
@@ -363,45 +433,14 @@ __global__ void __launch_bounds__(kFlashThreads, 1) flash_kernel(FlashArgs a, Ou
           for (int e = 0; e < 4; ++e)
             if (distance(2 * n + x, e) >= window) s[2 * n + x][e] = s2[x][e];
       }
-    if (diagonal)
-#pragma unroll
-      for (int n = 0; n < kKeyTile / 8; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          if (distance(n, e) < 0) s[n][e] = -INFINITY;
-    // Online softmax: the tile's row max (over the 4 lanes of a row), rescale, P = 2^{S − m}.
-    float correction[2];
-#pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      float tile_max = -INFINITY;
-#pragma unroll
-      for (int n = 0; n < kKeyTile / 8; ++n) tile_max = fmaxf(tile_max, fmaxf(s[n][2 * r], s[n][2 * r + 1]));
-      tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 1));
-      tile_max = fmaxf(tile_max, __shfl_xor_sync(0xffffffffu, tile_max, 2));
-      const float m_new = fmaxf(m[r], tile_max);  // finite: key 0 (tile 0) is visible to every row
-      correction[r] = exp2f(m[r] - m_new);        // m = −∞ before tile 0: 0
-      m[r] = m_new;
-      l[r] *= correction[r];
-    }
-#pragma unroll
-    for (int n = 0; n < kKeyTile / 8; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        s[n][e] = exp2f(s[n][e] - m[e / 2]);
-        l[e / 2] += s[n][e];  // this lane's share of the row sum; the 4 lanes are added at the end
-      }
-#pragma unroll
-    for (int n = 0; n < D / 8; ++n)
-#pragma unroll
-      for (int e = 0; e < 4; ++e) o[n][e] *= correction[e / 2];
+    softmax_tile(s, distance, diagonal, m, l, o);
     // O += P·V: P's accumulators of key blocks 2kk, 2kk + 1 are the A fragment of key step kk.
     const std::uint32_t values = stage + 2 * kTileBytes;
     const int matrix = lane / 8;
 #pragma unroll
     for (int kk = 0; kk < kKeyTile / 16; ++kk) {
-      const std::uint32_t p[4] = {pack_bf16(s[2 * kk][0], s[2 * kk][1]), pack_bf16(s[2 * kk][2], s[2 * kk][3]),
-                                  pack_bf16(s[2 * kk + 1][0], s[2 * kk + 1][1]),
-                                  pack_bf16(s[2 * kk + 1][2], s[2 * kk + 1][3])};
+      std::uint32_t p[4];
+      p_fragment(s, kk, p);
       const int row = 16 * kk + lane % 8 + 8 * (matrix % 2);
 #pragma unroll
       for (int n = 0; n < D / 16; ++n) {
@@ -434,31 +473,249 @@ __global__ void __launch_bounds__(kFlashThreads, 1) flash_kernel(FlashArgs a, Ou
     load_q(a.q1);
   }
   for (; t < tiles; ++t) step(t, std::integral_constant<Phase, Phase::Near>{});
-#pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 1);
-    l[r] += __shfl_xor_sync(0xffffffffu, l[r], 2);
-    const std::ptrdiff_t i = iw + group_row + 8 * r;
-    if (i >= a.length) continue;
-    const float inverse = 1.0f / l[r];  // l ≥ 1: the row's max element contributes 2^0
-    Out* row_out = out + i * a.out_stride + std::ptrdiff_t(h) * D + pair;
-#pragma unroll
-    for (int n = 0; n < D / 8; ++n) {
-      from_f(o[n][2 * r] * inverse, row_out + 8 * n);
-      from_f(o[n][2 * r + 1] * inverse, row_out + 8 * n + 1);
-    }
+  store_rows<D>(o, l, iw, lane, a, h, out);
+}
+
+// ---------------------------------------------------------------------------------------------------
+// 2b. Prefill on Hopper (sm_90a): warpgroup MMA (wgmma) from shared memory
+
+constexpr int kWgStages = 3;                // key/value stages in flight (see flash_wgmma_kernel)
+constexpr int kWgThreads = 2 * 128;         // two warpgroups of 64 query rows
+constexpr std::uint32_t kSwizzleAtom = 1024;  // 8 rows of 128 bytes
+
+/// Operand tiles of R rows × D bf16 in the wgmma 128-byte-swizzle canonical layout (PTX ISA,
+/// "Shared Memory Matrix Layout"): D/64 column blocks of R rows × 128 bytes, 16-byte chunk c of row r
+/// of a block at chunk c ^ (r mod 8), blocks 1024-byte aligned. Q and K are read K-major, V
+/// MN-major (imm-trans-b).
+template <int R> __device__ __forceinline__ std::uint32_t swizzled_offset(int row, int chunk) {
+  return std::uint32_t((chunk / 8) * R * 128 + row * 128 + (((chunk % 8) ^ (row % 8)) * 16));
+}
+
+/// Queues the copy of R rows (`from`, leading dimension ld) into the swizzled tile at `to`.
+template <int R, int D> __device__ __forceinline__ void load_swizzled(std::uint32_t to, const Bf16* from, std::ptrdiff_t ld) {
+  constexpr int chunks = R * D / 8;
+  for (int id = int(threadIdx.x); id < chunks; id += kWgThreads) {
+    const int row = id / (D / 8), chunk = id % (D / 8);
+    copy_async(to + swizzled_offset<R>(row, chunk), from + row * ld + chunk * 8);
   }
+}
+
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)  // the wgmma helpers exist in sm_90a device code only
+/// A shared-memory matrix descriptor with 128-byte swizzle: start address, leading and stride byte
+/// offsets (each >> 4, 14 bits), layout type 1 in bits 62-63.
+__device__ __forceinline__ std::uint64_t descriptor(std::uint32_t address, std::uint32_t leading, std::uint32_t stride) {
+  return std::uint64_t((address & 0x3ffffu) >> 4) | std::uint64_t(leading >> 4) << 16 | std::uint64_t(stride >> 4) << 32 |
+         1ull << 62;
+}
+
+__device__ __forceinline__ void wgmma_fence() { asm volatile("wgmma.fence.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_commit() { asm volatile("wgmma.commit_group.sync.aligned;\n" ::: "memory"); }
+__device__ __forceinline__ void wgmma_wait() { asm volatile("wgmma.wait_group.sync.aligned 0;\n" ::: "memory"); }
+/// Keeps the compiler from moving reads or writes of accumulators across wgmma_wait.
+template <int N> __device__ __forceinline__ void hold(float (&x)[N][4]) {
+#pragma unroll
+  for (int n = 0; n < N; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) asm volatile("" : "+f"(x[n][e])::"memory");
+}
+
+/// s = A·B (accumulate = 0) or s += A·B for one m64n64k16 step, A and B from shared memory (descriptors,
+/// both K-major).
+__device__ __forceinline__ void wgmma_ss(float (&s)[8][4], std::uint64_t a, std::uint64_t b, int accumulate) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %34, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, %32, %33, p, 1, 1, 0, 0;\n}\n"
+      : "+f"(s[0][0]), "+f"(s[0][1]), "+f"(s[0][2]), "+f"(s[0][3]), "+f"(s[1][0]), "+f"(s[1][1]), "+f"(s[1][2]), "+f"(s[1][3]), "+f"(s[2][0]), "+f"(s[2][1]), "+f"(s[2][2]), "+f"(s[2][3]), "+f"(s[3][0]), "+f"(s[3][1]), "+f"(s[3][2]), "+f"(s[3][3]), "+f"(s[4][0]), "+f"(s[4][1]), "+f"(s[4][2]), "+f"(s[4][3]), "+f"(s[5][0]), "+f"(s[5][1]), "+f"(s[5][2]), "+f"(s[5][3]), "+f"(s[6][0]), "+f"(s[6][1]), "+f"(s[6][2]), "+f"(s[6][3]), "+f"(s[7][0]), "+f"(s[7][1]), "+f"(s[7][2]), "+f"(s[7][3])
+      : "l"(a), "l"(b), "r"(accumulate));
+}
+/// o += P·V for one m64n64k16 step, P from registers (the A fragments), V from shared memory (MN-major:
+/// imm-trans-b = 1).
+__device__ __forceinline__ void wgmma_rs(float (&o)[8][4], const std::uint32_t (&p)[4], std::uint64_t v) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %37, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n64k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31}, {%32, %33, %34, %35}, %36, p, 1, 1, 1;\n}\n"
+      : "+f"(o[0][0]), "+f"(o[0][1]), "+f"(o[0][2]), "+f"(o[0][3]), "+f"(o[1][0]), "+f"(o[1][1]), "+f"(o[1][2]), "+f"(o[1][3]), "+f"(o[2][0]), "+f"(o[2][1]), "+f"(o[2][2]), "+f"(o[2][3]), "+f"(o[3][0]), "+f"(o[3][1]), "+f"(o[3][2]), "+f"(o[3][3]), "+f"(o[4][0]), "+f"(o[4][1]), "+f"(o[4][2]), "+f"(o[4][3]), "+f"(o[5][0]), "+f"(o[5][1]), "+f"(o[5][2]), "+f"(o[5][3]), "+f"(o[6][0]), "+f"(o[6][1]), "+f"(o[6][2]), "+f"(o[6][3]), "+f"(o[7][0]), "+f"(o[7][1]), "+f"(o[7][2]), "+f"(o[7][3])
+      : "r"(p[0]), "r"(p[1]), "r"(p[2]), "r"(p[3]), "l"(v), "r"(1));
+}
+/// o += P·V for one m64n128k16 step, P from registers (the A fragments), V from shared memory (MN-major:
+/// imm-trans-b = 1).
+__device__ __forceinline__ void wgmma_rs(float (&o)[16][4], const std::uint32_t (&p)[4], std::uint64_t v) {
+  asm volatile(
+      "{\n.reg .pred p;\nsetp.ne.b32 p, %69, 0;\n"
+      "wgmma.mma_async.sync.aligned.m64n128k16.f32.bf16.bf16 {%0, %1, %2, %3, %4, %5, %6, %7, %8, %9, %10, %11, %12, %13, %14, %15, %16, %17, %18, %19, %20, %21, %22, %23, %24, %25, %26, %27, %28, %29, %30, %31, %32, %33, %34, %35, %36, %37, %38, %39, %40, %41, %42, %43, %44, %45, %46, %47, %48, %49, %50, %51, %52, %53, %54, %55, %56, %57, %58, %59, %60, %61, %62, %63}, {%64, %65, %66, %67}, %68, p, 1, 1, 1;\n}\n"
+      : "+f"(o[0][0]), "+f"(o[0][1]), "+f"(o[0][2]), "+f"(o[0][3]), "+f"(o[1][0]), "+f"(o[1][1]), "+f"(o[1][2]), "+f"(o[1][3]), "+f"(o[2][0]), "+f"(o[2][1]), "+f"(o[2][2]), "+f"(o[2][3]), "+f"(o[3][0]), "+f"(o[3][1]), "+f"(o[3][2]), "+f"(o[3][3]), "+f"(o[4][0]), "+f"(o[4][1]), "+f"(o[4][2]), "+f"(o[4][3]), "+f"(o[5][0]), "+f"(o[5][1]), "+f"(o[5][2]), "+f"(o[5][3]), "+f"(o[6][0]), "+f"(o[6][1]), "+f"(o[6][2]), "+f"(o[6][3]), "+f"(o[7][0]), "+f"(o[7][1]), "+f"(o[7][2]), "+f"(o[7][3]), "+f"(o[8][0]), "+f"(o[8][1]), "+f"(o[8][2]), "+f"(o[8][3]), "+f"(o[9][0]), "+f"(o[9][1]), "+f"(o[9][2]), "+f"(o[9][3]), "+f"(o[10][0]), "+f"(o[10][1]), "+f"(o[10][2]), "+f"(o[10][3]), "+f"(o[11][0]), "+f"(o[11][1]), "+f"(o[11][2]), "+f"(o[11][3]), "+f"(o[12][0]), "+f"(o[12][1]), "+f"(o[12][2]), "+f"(o[12][3]), "+f"(o[13][0]), "+f"(o[13][1]), "+f"(o[13][2]), "+f"(o[13][3]), "+f"(o[14][0]), "+f"(o[14][1]), "+f"(o[14][2]), "+f"(o[14][3]), "+f"(o[15][0]), "+f"(o[15][1]), "+f"(o[15][2]), "+f"(o[15][3])
+      : "r"(p[0]), "r"(p[1]), "r"(p[2]), "r"(p[3]), "l"(v), "r"(1));
+}
+
+#endif
+
+/// As flash_kernel, for sm_90a: block (x, h) takes query tile gridDim.x − 1 − x of head h, each of its
+/// two warpgroups 64 rows; Q1 (and Q2) sit in shared memory for the whole sweep, so every 64-key
+/// tile computes the products its distance range needs per warpgroup (one, or both with a per-element
+/// select where the band i − j = w crosses it). S = Q·Kᵀ: wgmma m64n64k16 (A, B from shared memory);
+/// O += P·V: m64nDk16 with P from registers. Key/value tiles rotate through three stages: tile t + 1
+/// loads (cp.async) while tile t computes and P·V of tile t − 1 may still run (waited with S of t).
+template <int D, bool kTwoPass, class Out>
+__global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a, Out* __restrict__ out) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  extern __shared__ __align__(1024) unsigned char shared[];
+  constexpr std::uint32_t kQBytes = kQueryTile * D * sizeof(Bf16), kTileBytes = kKeyTile * D * sizeof(Bf16);
+  constexpr int kSlots = kTwoPass ? 3 : 2;  // K1, V, K2 per stage
+  const std::uint32_t base = (shared_address(shared) + kSwizzleAtom - 1) & ~(kSwizzleAtom - 1);
+  const std::uint32_t q1s = base, q2s = base + kQBytes, stages = base + (kTwoPass ? 2 : 1) * kQBytes;
+  const auto slot = [&](std::ptrdiff_t t, int k) { return stages + std::uint32_t((t % kWgStages) * kSlots + k) * kTileBytes; };
+  const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, group = warp / 4;
+  const std::ptrdiff_t i0 = (std::ptrdiff_t(gridDim.x) - 1 - blockIdx.x) * kQueryTile;
+  const int h = int(blockIdx.y), g = h / a.group;
+  const std::ptrdiff_t ig = i0 + 64 * group;          // the warpgroup's first row
+  const std::ptrdiff_t iw = ig + 16 * (warp % 4);     // the warp's first row
+  const long long w = a.window;
+  const int window = int(w < INT_MAX ? w : INT_MAX);  // INT_MAX: beyond every distance
+
+  const auto near_needed = [&](std::ptrdiff_t j0, std::ptrdiff_t first_row) {
+    return !kTwoPass || first_row - (j0 + kKeyTile - 1) < w;
+  };
+  const auto far_needed = [&](std::ptrdiff_t j0, std::ptrdiff_t last_row) { return kTwoPass && last_row - j0 >= w; };
+  const auto load_stage = [&](std::ptrdiff_t t) {
+    const std::ptrdiff_t j0 = t * kKeyTile, offset = j0 * a.kv_ld + std::ptrdiff_t(g) * D;
+    if (near_needed(j0, i0)) load_swizzled<kKeyTile, D>(slot(t, 0), a.k1 + offset, a.kv_ld);
+    load_swizzled<kKeyTile, D>(slot(t, 1), a.v + offset, a.kv_ld);
+    if (far_needed(j0, i0 + kQueryTile - 1)) load_swizzled<kKeyTile, D>(slot(t, 2), a.k2 + offset, a.kv_ld);
+    asm volatile("cp.async.commit_group;\n" ::);
+  };
+  load_swizzled<kQueryTile, D>(q1s, a.q1 + i0 * a.q_ld + std::ptrdiff_t(h) * D, a.q_ld);
+  if (kTwoPass) load_swizzled<kQueryTile, D>(q2s, a.q2 + i0 * a.q_ld + std::ptrdiff_t(h) * D, a.q_ld);
+  load_stage(0);
+
+  // S = Q·Kᵀ over the D/16 channel steps: the warpgroup's 64 rows of q (8 KB into each column block
+  // of Q), the tile's 64 keys; 16 channels = 32 bytes into a 128-byte row.
+  const auto scores = [&](float (&s)[kKeyTile / 8][4], std::uint32_t q, std::uint32_t k) {
+#pragma unroll
+    for (int kk = 0; kk < D / 16; ++kk) {
+      const std::uint32_t within = std::uint32_t(kk % 4) * 32;
+      wgmma_ss(s, descriptor(q + std::uint32_t(kk / 4) * kQueryTile * 128 + std::uint32_t(group) * 64 * 128 + within, 16, kSwizzleAtom),
+               descriptor(k + std::uint32_t(kk / 4) * kKeyTile * 128 + within, 16, kSwizzleAtom), kk > 0);
+    }
+  };
+  float o[D / 8][4], s[kKeyTile / 8][4], s2[kKeyTile / 8][4];
+#pragma unroll
+  for (int n = 0; n < kKeyTile / 8; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) s[n][e] = s2[n][e] = 0.0f;
+#pragma unroll
+  for (int n = 0; n < D / 8; ++n)
+#pragma unroll
+    for (int e = 0; e < 4; ++e) o[n][e] = 0.0f;
+  float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};  // rows lane/4 and lane/4 + 8, log2 units
+
+  const std::ptrdiff_t tiles = (i0 + kQueryTile + kKeyTile - 1) / kKeyTile;  // key tiles up to the last row
+  // One tile's step; the phase (constant) says which products it computes: far Q2·K2ᵀ, near Q1·K1ᵀ,
+  // mixed both with the per-element select (the branches stay uniform, which keeps the wgmma
+  // instructions asynchronous).
+  const auto step = [&](std::ptrdiff_t t, auto phase) {
+    constexpr Phase kPhase = decltype(phase)::value;
+    asm volatile("cp.async.wait_group 0;\n" ::);
+    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // this thread's copies, to wgmma's reads
+    __syncthreads();  // tile t is in; every warpgroup is done with tile t − 2, whose stage loads next
+    if (t + 1 < tiles) load_stage(t + 1);
+    const std::ptrdiff_t j0 = t * kKeyTile;
+    if (j0 > ig + 63) return;  // above the diagonal for all of this warpgroup's rows
+    wgmma_fence();
+    if (kPhase == Phase::Far) scores(s, q2s, slot(t, 2));
+    else scores(s, q1s, slot(t, 0));
+    if (kPhase == Phase::Mixed) scores(s2, q2s, slot(t, 2));
+    wgmma_commit();
+    wgmma_wait();
+    hold(s);
+    hold(s2);
+    const int distance0 = int(iw - j0) + lane / 4 - 2 * (lane % 4);  // i − j of the lane's first element
+    const auto distance = [&](int n, int e) { return distance0 + 8 * (e / 2) - e % 2 - 8 * n; };
+    if (kPhase == Phase::Mixed)  // pass 2 where i − j ≥ w
+#pragma unroll
+      for (int n = 0; n < kKeyTile / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          if (distance(n, e) >= window) s[n][e] = s2[n][e];
+    softmax_tile(s, distance, j0 + kKeyTile - 1 > iw, m, l, o);
+    std::uint32_t p[kKeyTile / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < kKeyTile / 16; ++kk) p_fragment(s, kk, p[kk]);
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < kKeyTile / 16; ++kk)  // keys 16kk … 16kk + 15: two 8-key atoms of V
+      wgmma_rs(o, p[kk], descriptor(slot(t, 1) + std::uint32_t(kk) * 2 * kSwizzleAtom, kKeyTile * 128, kSwizzleAtom));
+    wgmma_commit();
+    wgmma_wait();  // (left in flight across the loop, ptxas serialises every wgmma)
+    hold(o);
+  };
+  // Phases of the block's sweep as in flash_kernel: far (every distance of the block's tile ≥ w),
+  // mixed, near (every distance < w). RoPE: near throughout.
+  std::ptrdiff_t t = 0;
+  if constexpr (kTwoPass) {
+    const auto tiles_to = [&](std::ptrdiff_t row) {  // the tiles with row − j0 ≥ w
+      const std::ptrdiff_t count = row < w ? 0 : std::ptrdiff_t((row - w) / kKeyTile + 1);
+      return count < tiles ? count : tiles;
+    };
+    const std::ptrdiff_t far_end = tiles_to(i0 - (kKeyTile - 1)), near_begin = tiles_to(i0 + kQueryTile - 1);
+    for (; t < far_end; ++t) step(t, std::integral_constant<Phase, Phase::Far>{});
+    for (; t < near_begin; ++t) step(t, std::integral_constant<Phase, Phase::Mixed>{});
+  }
+  for (; t < tiles; ++t) step(t, std::integral_constant<Phase, Phase::Near>{});
+  store_rows<D>(o, l, iw, lane, a, h, out);
+#else
+  __trap();  // launched only on devices of compute capability 9.0 (sm_90a machine code)
+#endif
+}
+
+/// Whether the current device runs flash_wgmma_kernel: compute capability 9.0 with its sm_90a machine
+/// code in this build (asked of the device once), unless PROBSPACE_ATTENTION_KERNEL=mma.sync asks for
+/// flash_kernel (which the tests also check on Hopper).
+__global__ void sm90a_probe(int* has) {
+#if defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  *has = 1;
+#else
+  *has = 0;
+#endif
+}
+bool use_wgmma() {
+  if (const char* kernel = std::getenv("PROBSPACE_ATTENTION_KERNEL"); kernel != nullptr && std::string(kernel) == "mma.sync")
+    return false;
+  static std::mutex mutex;
+  static std::map<int, bool> known;
+  int device = 0;
+  check(cudaGetDevice(&device), "cudaGetDevice");
+  const std::lock_guard<std::mutex> lock(mutex);
+  if (const auto found = known.find(device); found != known.end()) return found->second;
+  int major = 0, minor = 0;
+  check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "cudaDeviceGetAttribute");
+  check(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device), "cudaDeviceGetAttribute");
+  int has = 0;
+  if (major == 9 && minor == 0) {
+    int* flag = nullptr;
+    check(cudaMalloc(&flag, sizeof(int)), "cudaMalloc");
+    sm90a_probe<<<1, 1>>>(flag);
+    const cudaError_t status = cudaMemcpy(&has, flag, sizeof(int), cudaMemcpyDeviceToHost);
+    cudaFree(flag);
+    check(status, "cudaMemcpy (sm_90a probe)");
+  }
+  return known[device] = has != 0;
 }
 
 template <int D, class Out>
 void launch_flash(cudaStream_t stream, const FlashArgs& a, std::ptrdiff_t tiles, int q_heads, Out* out) {
-  constexpr int bytes = 2 * 3 * kKeyTile * D * int(sizeof(Bf16));
-  const auto launch = [&](auto kernel) {
+  const auto launch = [&](auto kernel, int threads, int bytes) {
     check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, bytes), "cudaFuncSetAttribute");
-    kernel<<<dim3(unsigned(tiles), unsigned(q_heads)), kFlashThreads, bytes, stream>>>(a, out);
+    kernel<<<dim3(unsigned(tiles), unsigned(q_heads)), threads, bytes, stream>>>(a, out);
   };
-  if (a.two_pass) launch(flash_kernel<D, true, Out>);
-  else launch(flash_kernel<D, false, Out>);
+  constexpr int kTile = kKeyTile * D * int(sizeof(Bf16)), kQ = kQueryTile * D * int(sizeof(Bf16));
+  if (use_wgmma()) {  // Q1 (Q2), then per stage K1, V (K2); aligned to kSwizzleAtom
+    if (a.two_pass) launch(flash_wgmma_kernel<D, true, Out>, kWgThreads, 2 * kQ + kWgStages * 3 * kTile + int(kSwizzleAtom));
+    else launch(flash_wgmma_kernel<D, false, Out>, kWgThreads, kQ + kWgStages * 2 * kTile + int(kSwizzleAtom));
+  } else if (a.two_pass) {
+    launch(flash_kernel<D, true, Out>, kFlashThreads, 2 * 3 * kTile);
+  } else {
+    launch(flash_kernel<D, false, Out>, kFlashThreads, 2 * 3 * kTile);
+  }
 }
 
 // ---------------------------------------------------------------------------------------------------
