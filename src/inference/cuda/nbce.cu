@@ -30,6 +30,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <iterator>
@@ -52,7 +53,9 @@ constexpr double kEntropyClip = -100.0; // §5: clip(l, −100, 0)
 constexpr int kLowBits = 12;            // a bin's low sums stay below 2^12 · kNbceMaxVocab = 2^32
 constexpr double kFixedScale = 8796093022208.0;  // 2^43: a bin's high sums stay ≤ 2^31 (Σp ≤ 1)
 
-/// Online softmax state of a chunk: m = max z, s = Σ e^{z−m}, a = Σ e^{z−m}(z − m), finite count.
+/// Online softmax state of a chunk: m = max z, s = Σ e^{z−m}, a = Σ e^{z−m}(z − m), the finite
+/// logits (counted for top-k only; otherwise the threads that saw one: 0 iff there is none), bad:
+/// a NaN or +inf seen.
 struct Partial {
   float m, s, a;
   int finite, bad;
@@ -129,63 +132,128 @@ __device__ __forceinline__ void merge_state(float& m, float& s, float& a, float 
   m = mn;
 }
 
-template <class In, int VEC>
+/// partial_kernel's loads as they arrive: float32 widened at once; 16 bytes of bfloat16 kept as
+/// loaded (fewer registers while the loads are in flight) and widened one value at a time.
+template <class In, int VEC> struct Packed {
+  float v[VEC];
+  __device__ void load(const In* z, std::ptrdiff_t i) { Loader<In, VEC>::load(z, i, v); }
+  __device__ void mask() {
+#pragma unroll
+    for (int k = 0; k < VEC; ++k) v[k] = -INFINITY;
+  }
+  __device__ float operator[](int k) const { return v[k]; }
+  /// The NaN-propagating max of the group's values.
+  template <int U> __device__ static float max(const Packed (&group)[U]) {
+    float r = -INFINITY;
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+#pragma unroll
+      for (int k = 0; k < VEC; ++k) r = max_nan(r, group[u].v[k]);
+    return r;
+  }
+};
+template <> struct Packed<std::uint16_t, 8> {
+  std::uint32_t w[4];  // bfloat16 pairs, the lower index in the low half
+  __device__ void load(const std::uint16_t* z, std::ptrdiff_t i) {
+    const uint4 v = *reinterpret_cast<const uint4*>(z + i);
+    w[0] = v.x, w[1] = v.y, w[2] = v.z, w[3] = v.w;
+  }
+  __device__ void mask() {
+#pragma unroll
+    for (int j = 0; j < 4; ++j) w[j] = 0xff80ff80u;  // bfloat16 −inf twice
+  }
+  __device__ float operator[](int k) const {
+    return __uint_as_float(k % 2 ? w[k / 2] & 0xffff0000u : w[k / 2] << 16);
+  }
+  /// The NaN-propagating max of the group's values, pairwise in bfloat16 (exact), then of the pair.
+  template <int U> __device__ static float max(const Packed (&group)[U]) {
+    std::uint32_t r = 0xff80ff80u;
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+#pragma unroll
+      for (int j = 0; j < 4; ++j) asm("max.NaN.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(r), "r"(group[u].w[j]));
+    return max_nan(__uint_as_float(r << 16), __uint_as_float(r & 0xffff0000u));
+  }
+};
+
+/// The chunk's online state (§8: m = max z, s = Σ e^{z−m}, a = Σ e^{z−m}(z − m)) per block
+/// [rows × chunks]. Each thread takes kUnroll loads (16 bytes each when VEC > 1) at once, then their
+/// max and the exponentials in base 2 against its running max: d = z·log2e − m·log2e by one FMA,
+/// e = 2^d (MUFU.EX2), s += e, a2 += e·d (a in units of log 2). The check of the input rides on a
+/// NaN-propagating max per load group (NaN or +inf there: the row is invalid); kCount: the finite
+/// logits counted (top-k's target), else `finite` only says whether the chunk holds one.
+template <class In, int VEC, bool kCount>
 __global__ void __launch_bounds__(kPartialThreads)
 partial_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
                Partial* __restrict__ partials) {
-  __shared__ float shared[3][32];
-  __shared__ int shared_n[2][32];
+  // tail_kernel (launched as a programmatic dependent) may start its blocks as these retire; it
+  // waits for this grid's completion before it reads the partials.
+  trigger_dependents();
+  __shared__ Partial warps[kPartialThreads / 32];
   const std::ptrdiff_t row = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   const In* zr = z + row * stride;
-  float m = -INFINITY, s = 0, a = 0;
-  int finite = 0, bad = 0;
-  const auto consume = [&](const float* x) {
-    float local = -INFINITY;
-#pragma unroll
-    for (int k = 0; k < VEC; ++k) bad |= int(invalid_logit(x[k])), local = fmaxf(local, x[k]);
-    if (local == -INFINITY) return;  // all masked
-    if (local > m) {
-      if (m != -INFINITY) {
-        const float f = __expf(m - local);
-        a = f * (a + s * (m - local));
-        s *= f;
-      }
-      m = local;
-    }
-#pragma unroll
-    for (int k = 0; k < VEC; ++k)
-      if (x[k] > -INFINITY) {
-        const float e = __expf(x[k] - m);
-        s += e, a += e * (x[k] - m), ++finite;
-      }
-  };
-  // kUnroll loads in flight per thread before the dependent arithmetic.
-  constexpr int kUnroll = 4;
+  float m = -INFINITY, m2 = -INFINITY, s = 0, a2 = 0;  // m2 = m·log2e rounded: the base of s and a2
+  float local = -INFINITY;                              // NaN-propagating max of every load group
+  int finite = 0;
+  constexpr int kUnroll = 4;  // loads in flight per thread before the dependent arithmetic
   constexpr std::ptrdiff_t kStep = std::ptrdiff_t(kPartialThreads) * VEC;
   for (std::ptrdiff_t base = begin + std::ptrdiff_t(threadIdx.x) * VEC; base < end; base += kStep * kUnroll) {
-    float xs[kUnroll][VEC];
+    Packed<In, VEC> x[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      if (base + u * kStep < end) x[u].load(zr, base + u * kStep);
+      else x[u].mask();  // past the chunk: masked
+    }
+    const float group = Packed<In, VEC>::max(x);
+    local = max_nan(local, group);
+    if (group == -INFINITY) continue;  // all masked
+    if (group > m) {  // a new max: rescale (s, a2) to it
+      const float next = group * kLog2e;
+      if (m != -INFINITY) {
+        const float f = exp2_approx(m2 - next);
+        a2 = f * (a2 + s * (m2 - next));
+        s *= f;
+      }
+      m = group, m2 = next;
+    }
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u)
-      if (base + u * kStep < end) Loader<In, VEC>::load(zr, base + u * kStep, xs[u]);
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u)
-      if (base + u * kStep < end) consume(xs[u]);
+      for (int k = 0; k < VEC; ++k) {
+        const float d = fmaf(x[u][k], kLog2e, -m2), e = exp2_approx(d);  // −inf: e = 0
+        s += e;
+        a2 = fmaf(e, fmaxf(d, -FLT_MAX), a2);  // (d = −inf: 0·(−FLT_MAX), not 0·∞)
+        if constexpr (kCount) finite += int(x[u][k] > -INFINITY);
+      }
   }
+  // Back to base e: m2 = m·log2e − δ exactly (δ by one FMA), so Σ e^{z−m} = 2^{−δ}·s and
+  // Σ e^{z−m}(z − m) = ln 2 · 2^{−δ}·(a2 − δ·s).
+  float a = 0;
+  if (m > -INFINITY && m < INFINITY) {
+    const float delta = fmaf(m, kLog2e, -m2), c = exp2_approx(-delta);
+    a = kLn2 * c * (a2 - delta * s);
+    s *= c;
+  }
+  if constexpr (!kCount) finite = int(m > -INFINITY);
+  int bad = int(!(local < INFINITY));  // NaN or +inf
   for (int offset = 16; offset > 0; offset >>= 1) {
     merge_state(m, s, a, __shfl_xor_sync(~0u, m, offset), __shfl_xor_sync(~0u, s, offset), __shfl_xor_sync(~0u, a, offset));
     finite += __shfl_xor_sync(~0u, finite, offset);
     bad |= __shfl_xor_sync(~0u, bad, offset);
   }
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) shared[0][warp] = m, shared[1][warp] = s, shared[2][warp] = a, shared_n[0][warp] = finite, shared_n[1][warp] = bad;
+  if (lane == 0) warps[warp] = {m, s, a, finite, bad};
   __syncthreads();
-  if (threadIdx.x == 0) {
-    for (int w = 1; w < kPartialThreads / 32; ++w) {
-      merge_state(m, s, a, shared[0][w], shared[1][w], shared[2][w]);
-      finite += shared_n[0][w], bad |= shared_n[1][w];
+  if (warp == 0) {  // the warps' states by a butterfly over lanes 0 … 15 (lane 0's is the block's)
+    Partial p = lane < kPartialThreads / 32 ? warps[lane] : Partial{-INFINITY, 0.0f, 0.0f, 0, 0};
+    for (int offset = kPartialThreads / 64; offset > 0; offset >>= 1) {
+      merge_state(p.m, p.s, p.a, __shfl_xor_sync(~0u, p.m, offset), __shfl_xor_sync(~0u, p.s, offset),
+                  __shfl_xor_sync(~0u, p.a, offset));
+      p.finite += __shfl_xor_sync(~0u, p.finite, offset);
+      p.bad |= __shfl_xor_sync(~0u, p.bad, offset);
     }
-    partials[row * gridDim.y + blockIdx.y] = {m, s, a, finite, bad};
+    if (lane == 0) partials[row * gridDim.y + blockIdx.y] = p;
   }
 }
 
@@ -1022,7 +1090,8 @@ int row_chunks(std::ptrdiff_t rows, int max_chunks, int sms, int per_sm) {
 /// filling its own waves.
 template <class In, int VEC> void plan_chunks(Workspace& ws, std::ptrdiff_t rows, int max_chunks, int sms) {
   constexpr int i = input_instance<In, VEC>;
-  ws.row_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, resident_blocks(partial_kernel<In, VEC>)));
+  const int partial = std::min(resident_blocks(partial_kernel<In, VEC, false>), resident_blocks(partial_kernel<In, VEC, true>));
+  ws.row_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, partial));
   const int level1 = std::min(resident_blocks(histogram_kernel<In, VEC>), resident_blocks(gather_kernel<In, VEC>));
   ws.level1_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, level1));
 }
@@ -1111,8 +1180,10 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
     using In = std::decay_t<decltype(*zt)>;
     constexpr int VEC = decltype(vec)::value;
     const int row_chunks = ws->row_chunks[input_instance<In, VEC>];
-    partial_kernel<In, VEC><<<dim3(unsigned(rows), unsigned(row_chunks)), kPartialThreads, 0, stream>>>(
-        zt, logits_stride, vocab, chunk_length(vocab, row_chunks), ws->partials);
+    (params.truncation == NbceParams::TopK ? partial_kernel<In, VEC, true> : partial_kernel<In, VEC, false>)
+        <<<dim3(unsigned(rows), unsigned(row_chunks)), kPartialThreads, 0, stream>>>(zt, logits_stride, vocab,
+                                                                                     chunk_length(vocab, row_chunks),
+                                                                                     ws->partials);
     if (truncated) {
       const double target = params.truncation == NbceParams::TopP ? params.top_p : double(params.top_k);
       const bool top_k = params.truncation == NbceParams::TopK;

@@ -97,6 +97,38 @@ void with_input(InputType type, const void* z, std::ptrdiff_t cols, std::ptrdiff
 /// True for NaN or +inf (invalid logits; −inf is a mask).
 __device__ __forceinline__ bool invalid_logit(float x) { return x != x || x == INFINITY; }
 
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+/// 2^x by ex2.approx (one MUFU.EX2; subnormal results flush to 0, 2^−inf = 0).
+__device__ __forceinline__ float exp2_approx(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+/// max that propagates NaN (fmaxf drops it): one instruction on sm_80+.
+__device__ __forceinline__ float max_nan(float a, float b) {
+  float y;
+  asm("max.NaN.f32 %0, %1, %2;" : "=f"(y) : "f"(a), "f"(b));
+  return y;
+}
+
+/// Programmatic dependent launch (sm_90): lets the next kernel of the stream, launched with
+/// cudaLaunchAttributeProgrammaticStreamSerialization, start its blocks before this grid ends ...
+__device__ __forceinline__ void trigger_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+/// ... which waits here for the previous grid's completion and its memory (a no-op when launched
+/// without that attribute).
+__device__ __forceinline__ void wait_for_previous_grid() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
 /// Merges the online-softmax states (m, s): s·e^{m} is the partial sum of exp.
 __device__ __forceinline__ void merge_softmax(float& m, float& s, float m2, float s2) {
   const float m_new = fmaxf(m, m2);
