@@ -117,6 +117,7 @@ struct Workspace {
   Level1 level1;
   bool cooperative = false;       // tail_kernel: batch × merge_chunks blocks can all be resident
   bool finalise_in_tail = false;  // no truncation: tail_kernel derives the statistics and the pool
+  bool dependent_tail = true;     // tail_kernel launched as a programmatic dependent (until refused)
 };
 
 __device__ __forceinline__ void merge_state(float& m, float& s, float& a, float m2, float s2, float a2) {
@@ -814,36 +815,37 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
 
 /// §2, §4 over the tokens [begin, end) of a sequence's rows zb, by the whole block: the `pooled_rows`
 /// entries of `pool` (stat(r): row r's RowStat, its LSE and nucleus) pooled and merged with row 0 by
-/// branch; each thread's VEC tokens at i go to keep(i, y). Returns the chunk's online
-/// (max, Σ e^{y − max}) (every thread).
-template <class In, int VEC, class Stat, class Keep>
+/// branch (row0(i, x): row 0's VEC inputs at i); each thread's VEC tokens at i go to keep(i, y).
+/// Returns the chunk's online (max, Σ e^{y − max}) (every thread).
+template <class In, int VEC, class Stat, class Row0, class Keep>
 __device__ float2 merge_chunk(const In* zb, std::ptrdiff_t stride, std::ptrdiff_t begin, std::ptrdiff_t end,
-                              const PoolEntry* pool, int pooled_rows, Stat stat, const NbceParams& params, Keep keep) {
+                              const PoolEntry* pool, int pooled_rows, Stat stat, const NbceParams& params, Row0 row0,
+                              Keep keep) {
   __shared__ float shared_m[32], shared_s[32];
   const float beta = float(params.beta), threshold = float(params.finite_threshold);
   const bool max_pooling = params.pooling == NbceParams::Max;
   float m = -INFINITY, s = 0;
   float l0[VEC], pooled[VEC];
-  const auto truncated = [&](int r, std::ptrdiff_t i, float (&l)[VEC]) {
-    float x[VEC];
-    Loader<In, VEC>::load(zb + r * stride, i, x);
+  const auto truncated = [&](int r, std::ptrdiff_t i, const float (&x)[VEC], float (&l)[VEC]) {
     const RowStat sr = stat(r);
 #pragma unroll
     for (int k = 0; k < VEC; ++k)
       l[k] = x[k] > sr.cut || (x[k] == sr.cut && i + k <= sr.last_tie) ? x[k] - sr.lse : -INFINITY;
   };
   for (std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * VEC; i < end; i += kMergeThreads * VEC) {
-    float l[VEC];
+    float x[VEC], l[VEC];
 #pragma unroll
     for (int k = 0; k < VEC; ++k) pooled[k] = max_pooling ? -INFINITY : 0.0f;
     for (int j = 0; j < pooled_rows; ++j) {
       const PoolEntry e = pool[j];
-      truncated(e.row, i, l);
+      Loader<In, VEC>::load(zb + e.row * stride, i, x);
+      truncated(e.row, i, x, l);
 #pragma unroll
       for (int k = 0; k < VEC; ++k)  // −inf arithmetic of §3: intersection for sums, union for max
         pooled[k] = max_pooling ? fmaxf(pooled[k], l[k]) : (l[k] > -INFINITY ? pooled[k] + e.weight * l[k] : -INFINITY);
     }
-    truncated(0, i, l0);
+    row0(i, x);
+    truncated(0, i, x, l0);
     float y[VEC];
 #pragma unroll
     for (int k = 0; k < VEC; ++k) {  // §4: by branch, never by multiplying masks
@@ -890,7 +892,8 @@ merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voc
   float* outb = out + b * out_stride;
   const float2 part = merge_chunk<In, VEC>(
       z + b * rows * stride, stride, begin, end, pool_entries + b * rows, pool_count[b], [&](int r) { return st[r]; },
-      params, [&](std::ptrdiff_t i, const float(&y)[VEC]) { store<VEC>(outb, i, y); });
+      params, [&](std::ptrdiff_t i, float(&x)[VEC]) { Loader<In, VEC>::load(z + b * rows * stride, i, x); },
+      [&](std::ptrdiff_t i, const float(&y)[VEC]) { store<VEC>(outb, i, y); });
   if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = part;
 }
 
@@ -920,7 +923,10 @@ normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::pt
 /// statistics and pool of nucleus_kernel or finalise_kernel. Then merge_chunk, the chunk's (max, Σ)
 /// published, the barrier, and the sequence's normaliser from all its chunks applied to the block's
 /// own chunk: y kept in registers when each thread holds one access of the chunk, else re-read (the
-/// thread's own writes, from L2).
+/// thread's own writes, from L2). Launched as a programmatic dependent of the kernel before it, the
+/// blocks first read what does not depend on it (row 0 of a thread's one access; kFinalise and
+/// min-entropy pooling: the previous selection's row prefetched into L2, where the hysteresis of §6
+/// most often keeps it), then wait for that kernel's completion.
 template <class In, int VEC, bool kFinalise>
 __global__ void __launch_bounds__(kMergeThreads, kMergeBlocksPerSm)
 tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
@@ -934,6 +940,23 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
   const In* zb = z + b * rows * stride;
   float* outb = out + b * out_stride;
   const bool in_registers = end - begin <= std::ptrdiff_t(kMergeThreads) * VEC;  // the same in the whole block
+  const std::ptrdiff_t first = begin + std::ptrdiff_t(threadIdx.x) * VEC;  // the thread's first access
+  // §6: previous[b] is read by every block of the sequence before the grid barrier and rewritten by
+  // block (b, 0) after it (only min-entropy pooling reads it; without truncation the kernel before
+  // this one does not write it, else nucleus_kernel does).
+  const int previous = kFinalise && params.pooling == NbceParams::MinEntropy ? pools.previous[b] : -1;
+  float x0[VEC] = {};
+  if (in_registers && first < end) Loader<In, VEC>::load(zb, first, x0);
+  if (previous >= 0 && first < end) prefetch_l2(zb + previous * stride + first);
+  wait_for_previous_grid();
+  const auto row0 = [&](std::ptrdiff_t i, float(&x)[VEC]) {
+    if (in_registers) {
+#pragma unroll
+      for (int k = 0; k < VEC; ++k) x[k] = x0[k];
+    } else {
+      Loader<In, VEC>::load(zb, i, x);
+    }
+  };
   float kept[VEC] = {};
   const auto keep = [&](std::ptrdiff_t i, const float(&y)[VEC]) {
     if (in_registers) {
@@ -950,9 +973,6 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
     float* entropy = tail_shared + rows;
     PoolEntry* pool = reinterpret_cast<PoolEntry*>(tail_shared + 2 * rows);
     const bool writer = blockIdx.y == 0;
-    // §6: previous[b] is read by every block of the sequence before the grid barrier and rewritten
-    // by block (b, 0) after it (only min-entropy pooling reads it).
-    const int previous = params.pooling == NbceParams::MinEntropy ? pools.previous[b] : -1;
     for (int r = threadIdx.x; r < rows; r += kMergeThreads) {
       const std::ptrdiff_t row = b * rows + r;
       const FullRow f = full_row(partials + row * row_chunks, row_chunks);
@@ -968,25 +988,24 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
     if (threadIdx.x == 0) pool_size = n;
     __syncthreads();
     part = merge_chunk<In, VEC>(zb, stride, begin, end, pool, pool_size,
-                                [&](int r) { return RowStat{lse[r], -INFINITY, 0.0f, -1, 0}; }, params, keep);
+                                [&](int r) { return RowStat{lse[r], -INFINITY, 0.0f, -1, 0}; }, params, row0, keep);
   } else {
     const RowStat* st = stats + b * rows;
     part = merge_chunk<In, VEC>(zb, stride, begin, end, pools.entries + b * rows, pools.count[b],
-                                [&](int r) { return st[r]; }, params, keep);
+                                [&](int r) { return st[r]; }, params, row0, keep);
   }
   if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = part;
   cooperative_groups::this_grid().sync();  // orders the (max, Σ) and the reads of previous[b] before what follows
   if (kFinalise && blockIdx.y == 0 && threadIdx.x == 0) pools.selected[b] = selection, pools.previous[b] = selection;
   const float2 normaliser = merged_normaliser(merge_partials + b * gridDim.y, int(gridDim.y));
   if (in_registers) {
-    const std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * VEC;
-    if (i < end) {
+    if (first < end) {
 #pragma unroll
       for (int k = 0; k < VEC; ++k) kept[k] = normalised(kept[k], normaliser);
-      store<VEC>(outb, i, kept);
+      store<VEC>(outb, first, kept);
     }
   } else {
-    for (std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * VEC; i < end; i += kMergeThreads * VEC) {
+    for (std::ptrdiff_t i = first; i < end; i += kMergeThreads * VEC) {
       float y[VEC];
       load_stored<VEC>(outb, i, y);
 #pragma unroll
@@ -1056,18 +1075,36 @@ std::ptrdiff_t tail_resident_blocks(int sms, bool finalise_in_tail, std::size_t 
 }
 
 /// Launches `kernel` [grid × kMergeThreads] cooperatively (the runtime refuses a grid whose blocks
-/// cannot all be resident).
+/// cannot all be resident). `dependent` (in: tried, out: accepted): as a programmatic dependent of
+/// the kernel before it in the stream, its blocks starting as that grid's retire (the kernel waits
+/// for that grid's completion); where the runtime refuses the combination, launched plainly.
 template <class... Params, class... Args>
-void launch_cooperative(void (*kernel)(Params...), dim3 grid, std::size_t shared, cudaStream_t stream, Args... args) {
+void launch_cooperative(void (*kernel)(Params...), dim3 grid, std::size_t shared, cudaStream_t stream, bool& dependent,
+                        Args... args) {
   std::tuple<Params...> values{args...};  // the arguments as the kernel's parameter types, addressed below
-  std::apply(
-      [&](auto&... v) {
-        void* pointers[] = {static_cast<void*>(&v)...};
-        check(cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(kernel), grid, dim3(kMergeThreads), pointers,
-                                          shared, stream),
-              "cudaLaunchCooperativeKernel");
-      },
-      values);
+  cudaLaunchAttribute attributes[2] = {};
+  attributes[0].id = cudaLaunchAttributeCooperative;
+  attributes[0].val.cooperative = 1;
+  attributes[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attributes[1].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid, config.blockDim = dim3(kMergeThreads), config.dynamicSmemBytes = shared, config.stream = stream;
+  config.attrs = attributes;
+  const auto launch = [&](unsigned attribute_count) {
+    config.numAttrs = attribute_count;
+    return std::apply(
+        [&](auto&... v) {
+          void* pointers[] = {static_cast<void*>(&v)...};
+          return cudaLaunchKernelExC(&config, reinterpret_cast<const void*>(kernel), pointers);
+        },
+        values);
+  };
+  if (dependent) {
+    if (launch(2) == cudaSuccess) return;
+    (void)cudaGetLastError();  // refused (not launched): plainly, below; a real error recurs there
+    dependent = false;
+  }
+  check(launch(1), "cudaLaunchKernelEx (cooperative)");
 }
 
 /// Chunks per row over `rows` rows for a kernel of `per_sm` resident blocks: the fewest
@@ -1203,7 +1240,8 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
     const dim3 merge_grid(unsigned(ws->batch), unsigned(ws->merge_chunks));
     if (ws->cooperative) {
       launch_cooperative(finalise_in_tail ? tail_kernel<In, VEC, true> : tail_kernel<In, VEC, false>, merge_grid,
-                         finalise_in_tail ? std::size_t(ws->rows_per_sequence) * kTailRowBytes : 0, stream, zt,
+                         finalise_in_tail ? std::size_t(ws->rows_per_sequence) * kTailRowBytes : 0, stream,
+                         ws->dependent_tail, zt,
                          logits_stride, vocab, merge_chunk, ws->partials, row_chunks, ws->stats, entropies, report,
                          params, pools, log_probs, log_probs_stride, ws->merge_partials);
     } else {
