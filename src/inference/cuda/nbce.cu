@@ -1,7 +1,8 @@
 // The batched NBCE step (spec nbce.md §8): the one DRAM pass, the nucleus kernels with truncation,
 // then one cooperative tail kernel (or, when its grid cannot be resident at once, two kernels):
 //  1. partial_kernel  [rows × chunks]: the one DRAM pass — per chunk the online (max, Σe, Σe·(z−max))
-//     with the input check (e = exp(z − max)). The chunk count fills whole waves of resident blocks.
+//     with the input check (e = exp(z − max), in base 2: one FMA and one ex2 per token; the check on a
+//     NaN-propagating max per load group). The chunk count fills whole waves of resident blocks.
 //  2. top-p / top-k only, three kernels (the rows re-read from L2): LSE, the nucleus (cut, last tie,
 //     size) and the partial entropy (§3, §5) by selection. histogram_kernel [rows × chunks]: a
 //     histogram of the mass over d = max − z in bins of 1/64 (integer atomics into the row's bins)
@@ -11,10 +12,11 @@
 //     buffer). Then, once per sequence (nucleus_kernel: the block finishing its sequence's last row),
 //     the min-entropy selection with η hysteresis (§6) or the pooling weights (§2) as the list of rows
 //     of nonzero weight.
-//  3. tail_kernel [batch × chunks], launched cooperatively with one grid barrier. Without truncation
-//     every block first derives its sequence's row statistics (LSE, H = log S − A/S) from the
-//     partials and selects the pool itself (the same code on the same data: every block of the
-//     sequence agrees), into shared memory. Each block pools the listed rows and merges them with
+//  3. tail_kernel [batch × chunks], launched cooperatively with one grid barrier, as a programmatic
+//     dependent of the kernel before it (its blocks start as that grid's retire, load what does not
+//     depend on it, then wait for its completion). Without truncation every block first derives its
+//     sequence's row statistics (LSE, H = log S − A/S) from the partials and selects the pool itself
+//     (the same code on the same data: every block of the sequence agrees), into shared memory. Each block pools the listed rows and merges them with
 //     row 0 (§2, §4) over its vocabulary chunk and publishes the chunk's online (max, Σ); after the
 //     barrier each block combines its sequence's (max, Σ) in a fixed order into the LSE and
 //     normalises its chunk (y kept in registers when a thread holds one access of it).
