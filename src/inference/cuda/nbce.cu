@@ -135,50 +135,6 @@ __device__ __forceinline__ void merge_state(float& m, float& s, float& a, float 
   m = mn;
 }
 
-/// partial_kernel's loads as they arrive: float32 widened at once; 16 bytes of bfloat16 kept as
-/// loaded (fewer registers while the loads are in flight) and widened one value at a time.
-template <class In, int VEC> struct Packed {
-  float v[VEC];
-  __device__ void load(const In* z, std::ptrdiff_t i) { Loader<In, VEC>::load(z, i, v); }
-  __device__ void mask() {
-#pragma unroll
-    for (int k = 0; k < VEC; ++k) v[k] = -INFINITY;
-  }
-  __device__ float operator[](int k) const { return v[k]; }
-  /// The NaN-propagating max of the group's values.
-  template <int U> __device__ static float max(const Packed (&group)[U]) {
-    float r = -INFINITY;
-#pragma unroll
-    for (int u = 0; u < U; ++u)
-#pragma unroll
-      for (int k = 0; k < VEC; ++k) r = max_nan(r, group[u].v[k]);
-    return r;
-  }
-};
-template <> struct Packed<std::uint16_t, 8> {
-  std::uint32_t w[4];  // bfloat16 pairs, the lower index in the low half
-  __device__ void load(const std::uint16_t* z, std::ptrdiff_t i) {
-    const uint4 v = *reinterpret_cast<const uint4*>(z + i);
-    w[0] = v.x, w[1] = v.y, w[2] = v.z, w[3] = v.w;
-  }
-  __device__ void mask() {
-#pragma unroll
-    for (int j = 0; j < 4; ++j) w[j] = 0xff80ff80u;  // bfloat16 −inf twice
-  }
-  __device__ float operator[](int k) const {
-    return __uint_as_float(k % 2 ? w[k / 2] & 0xffff0000u : w[k / 2] << 16);
-  }
-  /// The NaN-propagating max of the group's values, pairwise in bfloat16 (exact), then of the pair.
-  template <int U> __device__ static float max(const Packed (&group)[U]) {
-    std::uint32_t r = 0xff80ff80u;
-#pragma unroll
-    for (int u = 0; u < U; ++u)
-#pragma unroll
-      for (int j = 0; j < 4; ++j) asm("max.NaN.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(r), "r"(group[u].w[j]));
-    return max_nan(__uint_as_float(r << 16), __uint_as_float(r & 0xffff0000u));
-  }
-};
-
 /// The chunk's online state (§8: m = max z, s = Σ e^{z−m}, a = Σ e^{z−m}(z − m)) per block
 /// [rows × chunks]. Each thread takes kUnroll loads (16 bytes each when VEC > 1) at once, then their
 /// max and the exponentials in base 2 against its running max: d = z·log2e − m·log2e by one FMA,
@@ -210,7 +166,7 @@ partial_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
     }
     const float group = Packed<In, VEC>::max(x);
     local = max_nan(local, group);
-    if (group == -INFINITY) continue;  // all masked
+    if (!(group > -INFINITY)) continue;  // all masked (or NaN: the row is reported)
     if (group > m) {  // a new max: rescale (s, a2) to it
       const float next = group * kLog2e;
       if (m != -INFINITY) {

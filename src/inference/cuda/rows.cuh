@@ -52,12 +52,18 @@ __device__ __forceinline__ void from_f(float v, std::uint16_t* out) {
 }
 
 /// Writes VEC floats at out + i (one 16-byte store per 4 when VEC > 1).
-template <int VEC> __device__ __forceinline__ void store(float* out, std::ptrdiff_t i, const float* y) {
+/// kStreaming: evict-first (st.global.cs), for outputs not read again soon.
+template <int VEC, bool kStreaming = false> __device__ __forceinline__ void store(float* out, std::ptrdiff_t i, const float* y) {
   if constexpr (VEC == 1) {
-    out[i] = y[0];
+    if constexpr (kStreaming) __stcs(out + i, y[0]);
+    else out[i] = y[0];
   } else {
 #pragma unroll
-    for (int k = 0; k < VEC; k += 4) *reinterpret_cast<float4*>(out + i + k) = make_float4(y[k], y[k + 1], y[k + 2], y[k + 3]);
+    for (int k = 0; k < VEC; k += 4) {
+      const float4 v = make_float4(y[k], y[k + 1], y[k + 2], y[k + 3]);
+      if constexpr (kStreaming) __stcs(reinterpret_cast<float4*>(out + i + k), v);
+      else *reinterpret_cast<float4*>(out + i + k) = v;
+    }
   }
 }
 
@@ -128,6 +134,60 @@ __device__ __forceinline__ void wait_for_previous_grid() {
   asm volatile("griddepcontrol.wait;" ::: "memory");
 #endif
 }
+
+/// One load of VEC inputs as it arrives, for loops that keep several in flight: float32 widened at
+/// once; 16 bytes of bfloat16 kept as loaded (fewer registers while the loads are in flight) and
+/// widened one value at a time.
+/// load_last: the last read of those inputs, evict-first (ld.global.cs).
+template <class In, int VEC> struct Packed {
+  float v[VEC];
+  __device__ void load(const In* z, std::ptrdiff_t i) { Loader<In, VEC>::load(z, i, v); }
+  __device__ void load_last(const In* z, std::ptrdiff_t i) {
+    if constexpr (VEC == 1) {
+      v[0] = to_f(__ldcs(z + i));
+    } else {
+      static_assert(std::is_same_v<In, float> && VEC == 4);
+      const float4 x = __ldcs(reinterpret_cast<const float4*>(z + i));
+      v[0] = x.x, v[1] = x.y, v[2] = x.z, v[3] = x.w;
+    }
+  }
+  __device__ void mask() {
+#pragma unroll
+    for (int k = 0; k < VEC; ++k) v[k] = -INFINITY;
+  }
+  __device__ float operator[](int k) const { return v[k]; }
+  /// The NaN-propagating max of the group's values.
+  template <int U> __device__ static float max(const Packed (&group)[U]) {
+    float r = -INFINITY;
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+#pragma unroll
+      for (int k = 0; k < VEC; ++k) r = max_nan(r, group[u].v[k]);
+    return r;
+  }
+};
+template <> struct Packed<std::uint16_t, 8> {
+  std::uint32_t w[4];  // bfloat16 pairs, the lower index in the low half
+  __device__ void load(const std::uint16_t* z, std::ptrdiff_t i) { unpack(*reinterpret_cast<const uint4*>(z + i)); }
+  __device__ void load_last(const std::uint16_t* z, std::ptrdiff_t i) { unpack(__ldcs(reinterpret_cast<const uint4*>(z + i))); }
+  __device__ void unpack(uint4 v) { w[0] = v.x, w[1] = v.y, w[2] = v.z, w[3] = v.w; }
+  __device__ void mask() {
+#pragma unroll
+    for (int j = 0; j < 4; ++j) w[j] = 0xff80ff80u;  // bfloat16 −inf twice
+  }
+  __device__ float operator[](int k) const {
+    return __uint_as_float(k % 2 ? w[k / 2] & 0xffff0000u : w[k / 2] << 16);
+  }
+  /// The NaN-propagating max of the group's values, pairwise in bfloat16 (exact), then of the pair.
+  template <int U> __device__ static float max(const Packed (&group)[U]) {
+    std::uint32_t r = 0xff80ff80u;
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+#pragma unroll
+      for (int j = 0; j < 4; ++j) asm("max.NaN.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(r), "r"(group[u].w[j]));
+    return max_nan(__uint_as_float(r << 16), __uint_as_float(r & 0xffff0000u));
+  }
+};
 
 /// Asks L2 to fetch the line holding *p (a hint: nothing waits for it).
 __device__ __forceinline__ void prefetch_l2(const void* p) { asm volatile("prefetch.global.L2 [%0];" ::"l"(p)); }
