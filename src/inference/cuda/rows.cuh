@@ -200,17 +200,27 @@ __device__ __forceinline__ void merge_softmax(float& m, float& s, float m2, floa
   m = m_new;
 }
 
-/// Block-wide merge of the online-softmax states (every thread gets the result); `m_shared` and
+/// Block-wide merge of the online-softmax states (every thread gets the result): a butterfly in each
+/// warp, then over the warps' states in warp 0 (lane 0's result, published); `m_shared` and
 /// `s_shared` hold 32 floats each.
 __device__ inline void block_merge_softmax(float& m, float& s, float* m_shared, float* s_shared) {
-  for (int offset = 16; offset > 0; offset >>= 1)
-    merge_softmax(m, s, __shfl_xor_sync(0xffffffffu, m, offset), __shfl_xor_sync(0xffffffffu, s, offset));
+  const auto butterfly = [&] {
+    for (int offset = 16; offset > 0; offset >>= 1)
+      merge_softmax(m, s, __shfl_xor_sync(0xffffffffu, m, offset), __shfl_xor_sync(0xffffffffu, s, offset));
+  };
+  butterfly();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  __syncthreads();
+  __syncthreads();  // the shared states may still be read from the previous merge
   if (lane == 0) m_shared[warp] = m, s_shared[warp] = s;
   __syncthreads();
+  if (warp == 0) {
+    const bool held = lane < int(blockDim.x / 32);
+    m = held ? m_shared[lane] : -INFINITY, s = held ? s_shared[lane] : 0.0f;
+    butterfly();  // its shuffles order every lane's reads before lane 0's writes below
+    if (lane == 0) m_shared[0] = m, s_shared[0] = s;
+  }
+  __syncthreads();
   m = m_shared[0], s = s_shared[0];
-  for (int w = 1; w < int(blockDim.x / 32); ++w) merge_softmax(m, s, m_shared[w], s_shared[w]);
 }
 
 /// Block-wide reduction of N values with `op` (every thread gets the result). `shared` holds
