@@ -16,10 +16,11 @@
 //     dependent of the kernel before it (its blocks start as that grid's retire, load what does not
 //     depend on it, then wait for its completion). Without truncation every block first derives its
 //     sequence's row statistics (LSE, H = log S − A/S) from the partials and selects the pool itself
-//     (the same code on the same data: every block of the sequence agrees), into shared memory. Each block pools the listed rows and merges them with
-//     row 0 (§2, §4) over its vocabulary chunk and publishes the chunk's online (max, Σ); after the
-//     barrier each block combines its sequence's (max, Σ) in a fixed order into the LSE and
-//     normalises its chunk (y kept in registers when a thread holds one access of it).
+//     (the same code on the same data: every block of the sequence agrees), into shared memory. Each
+//     block pools the listed rows and merges them with row 0 (§2, §4) over its vocabulary chunk and
+//     publishes the chunk's online (max, Σ); after the barrier each block combines its sequence's
+//     (max, Σ) in a fixed order into the LSE and normalises its chunk (y kept in registers when a
+//     thread holds one access of it).
 //     Fallbacks: more rows per sequence than the shared pool holds: finalise_kernel (one block per
 //     sequence) computes the statistics and the pool before the tail; more sequences than resident
 //     blocks: finalise_kernel, merge_kernel and normalise_kernel (the same merge and normaliser).
@@ -1085,7 +1086,8 @@ int row_chunks(std::ptrdiff_t rows, int max_chunks, int sms, int per_sm) {
 /// filling its own waves.
 template <class In, int VEC> void plan_chunks(Workspace& ws, std::ptrdiff_t rows, int max_chunks, int sms) {
   constexpr int i = input_instance<In, VEC>;
-  const int partial = std::min(resident_blocks(partial_kernel<In, VEC, false>), resident_blocks(partial_kernel<In, VEC, true>));
+  const int partial =
+      std::min(resident_blocks(partial_kernel<In, VEC, false>), resident_blocks(partial_kernel<In, VEC, true>));
   ws.row_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, partial));
   const int level1 = std::min(resident_blocks(histogram_kernel<In, VEC>), resident_blocks(gather_kernel<In, VEC>));
   ws.level1_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, level1));
