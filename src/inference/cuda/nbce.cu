@@ -902,7 +902,7 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
   const std::ptrdiff_t first = begin + std::ptrdiff_t(threadIdx.x) * VEC;  // the thread's first access
   // §6: previous[b] is read by every block of the sequence before the grid barrier and rewritten by
   // block (b, 0) after it (only min-entropy pooling reads it; without truncation the kernel before
-  // this one does not write it, else nucleus_kernel does).
+  // this one does not write it, else the nucleus kernels do and it is not read here).
   const int previous = kFinalise && params.pooling == NbceParams::MinEntropy ? pools.previous[b] : -1;
   float x0[VEC] = {};
   if (in_registers && first < end) Loader<In, VEC>::load(zb, first, x0);
