@@ -774,12 +774,11 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
 
 /// §2, §4 over the tokens [begin, end) of a sequence's rows zb, by the whole block: the `pooled_rows`
 /// entries of `pool` (stat(r): row r's RowStat, its LSE and nucleus) pooled and merged with row 0 by
-/// branch (row0(i, x): row 0's VEC inputs at i); each thread's VEC tokens at i go to keep(i, y).
+/// branch (input(r, i, x): row r's VEC inputs at i); each thread's VEC tokens at i go to keep(i, y).
 /// Returns the chunk's online (max, Σ e^{y − max}) (every thread).
-template <class In, int VEC, class Stat, class Row0, class Keep>
-__device__ float2 merge_chunk(const In* zb, std::ptrdiff_t stride, std::ptrdiff_t begin, std::ptrdiff_t end,
-                              const PoolEntry* pool, int pooled_rows, Stat stat, const NbceParams& params, Row0 row0,
-                              Keep keep) {
+template <class In, int VEC, class Stat, class Input, class Keep>
+__device__ float2 merge_chunk(std::ptrdiff_t begin, std::ptrdiff_t end, const PoolEntry* pool, int pooled_rows,
+                              Stat stat, const NbceParams& params, Input input, Keep keep) {
   __shared__ float shared_m[32], shared_s[32];
   const float beta = float(params.beta), threshold = float(params.finite_threshold);
   const bool max_pooling = params.pooling == NbceParams::Max;
@@ -797,13 +796,13 @@ __device__ float2 merge_chunk(const In* zb, std::ptrdiff_t stride, std::ptrdiff_
     for (int k = 0; k < VEC; ++k) pooled[k] = max_pooling ? -INFINITY : 0.0f;
     for (int j = 0; j < pooled_rows; ++j) {
       const PoolEntry e = pool[j];
-      Loader<In, VEC>::load(zb + e.row * stride, i, x);
+      input(e.row, i, x);
       truncated(e.row, i, x, l);
 #pragma unroll
       for (int k = 0; k < VEC; ++k)  // −inf arithmetic of §3: intersection for sums, union for max
         pooled[k] = max_pooling ? fmaxf(pooled[k], l[k]) : (l[k] > -INFINITY ? pooled[k] + e.weight * l[k] : -INFINITY);
     }
-    row0(i, x);
+    input(0, i, x);
     truncated(0, i, x, l0);
     float y[VEC];
 #pragma unroll
@@ -849,9 +848,10 @@ merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voc
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   const RowStat* st = stats + b * rows;
   float* outb = out + b * out_stride;
+  const In* zb = z + b * rows * stride;
   const float2 part = merge_chunk<In, VEC>(
-      z + b * rows * stride, stride, begin, end, pool_entries + b * rows, pool_count[b], [&](int r) { return st[r]; },
-      params, [&](std::ptrdiff_t i, float(&x)[VEC]) { Loader<In, VEC>::load(z + b * rows * stride, i, x); },
+      begin, end, pool_entries + b * rows, pool_count[b], [&](int r) { return st[r]; }, params,
+      [&](int r, std::ptrdiff_t i, float(&x)[VEC]) { Loader<In, VEC>::load(zb + r * stride, i, x); },
       [&](std::ptrdiff_t i, const float(&y)[VEC]) { store<VEC>(outb, i, y); });
   if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = part;
 }
@@ -883,9 +883,9 @@ normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::pt
 /// published, the barrier, and the sequence's normaliser from all its chunks applied to the block's
 /// own chunk: y kept in registers when each thread holds one access of the chunk, else re-read (the
 /// thread's own writes, from L2). Launched as a programmatic dependent of the kernel before it, the
-/// blocks first read what does not depend on it (row 0 of a thread's one access; kFinalise and
-/// min-entropy pooling: the previous selection's row prefetched into L2, where the hysteresis of §6
-/// most often keeps it), then wait for that kernel's completion.
+/// blocks first read what does not depend on it (a thread's one access of row 0 and, kFinalise with
+/// min-entropy pooling, of the previous selection, which the hysteresis of §6 most often keeps), then
+/// wait for that kernel's completion.
 template <class In, int VEC, bool kFinalise>
 __global__ void __launch_bounds__(kMergeThreads, kMergeBlocksPerSm)
 tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
@@ -904,16 +904,19 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
   // block (b, 0) after it (only min-entropy pooling reads it; without truncation the kernel before
   // this one does not write it, else the nucleus kernels do and it is not read here).
   const int previous = kFinalise && params.pooling == NbceParams::MinEntropy ? pools.previous[b] : -1;
-  float x0[VEC] = {};
-  if (in_registers && first < end) Loader<In, VEC>::load(zb, first, x0);
-  if (previous >= 0 && first < end) prefetch_l2(zb + previous * stride + first);
+  Packed<In, VEC> x0, xp;  // row 0 and row `previous` of the thread's one access
+  x0.mask(), xp.mask();
+  if (in_registers && first < end) {
+    x0.load(zb, first);
+    if (previous >= 0) xp.load(zb + previous * stride, first);
+  }
   wait_for_previous_grid();
-  const auto row0 = [&](std::ptrdiff_t i, float(&x)[VEC]) {
-    if (in_registers) {
+  const auto input = [&](int r, std::ptrdiff_t i, float(&x)[VEC]) {
+    if (in_registers && (r == 0 || r == previous)) {
 #pragma unroll
-      for (int k = 0; k < VEC; ++k) x[k] = x0[k];
+      for (int k = 0; k < VEC; ++k) x[k] = r == 0 ? x0[k] : xp[k];
     } else {
-      Loader<In, VEC>::load(zb, i, x);
+      Loader<In, VEC>::load(zb + r * stride, i, x);
     }
   };
   float kept[VEC] = {};
@@ -946,12 +949,12 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
     selection = select_pool([&](int r) { return double(entropy[r]); }, rows, previous, params, pool, n);
     if (threadIdx.x == 0) pool_size = n;
     __syncthreads();
-    part = merge_chunk<In, VEC>(zb, stride, begin, end, pool, pool_size,
-                                [&](int r) { return RowStat{lse[r], -INFINITY, 0.0f, -1, 0}; }, params, row0, keep);
+    part = merge_chunk<In, VEC>(begin, end, pool, pool_size,
+                                [&](int r) { return RowStat{lse[r], -INFINITY, 0.0f, -1, 0}; }, params, input, keep);
   } else {
     const RowStat* st = stats + b * rows;
-    part = merge_chunk<In, VEC>(zb, stride, begin, end, pools.entries + b * rows, pools.count[b],
-                                [&](int r) { return st[r]; }, params, row0, keep);
+    part = merge_chunk<In, VEC>(begin, end, pools.entries + b * rows, pools.count[b], [&](int r) { return st[r]; },
+                                params, input, keep);
   }
   if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = part;
   cooperative_groups::this_grid().sync();  // orders the (max, Σ) and the reads of previous[b] before what follows

@@ -189,9 +189,6 @@ template <> struct Packed<std::uint16_t, 8> {
   }
 };
 
-/// Asks L2 to fetch the line holding *p (a hint: nothing waits for it).
-__device__ __forceinline__ void prefetch_l2(const void* p) { asm volatile("prefetch.global.L2 [%0];" ::"l"(p)); }
-
 /// Merges the online-softmax states (m, s): s·e^{m} is the partial sum of exp.
 __device__ __forceinline__ void merge_softmax(float& m, float& s, float m2, float s2) {
   const float m_new = fmaxf(m, m2);
