@@ -48,9 +48,10 @@ double boundary_distance(const float* z, Index vocab, Index t, double top_p) {
 }
 
 /// bad_row ≥ 0: a first CUDA step with NaN in that row must report it; then both sides reset.
+/// repeat: the same logits at every step (a min-entropy selection that stays, as in decoding).
 template <class In>
 void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, Index rows, Index vocab, bool ties,
-             Index bad_row = -1, Index keep_every = 1) {
+             Index bad_row = -1, Index keep_every = 1, bool repeat = false) {
   nbce::Options o;
   o.pooling = pooling;
   o.truncation = truncation;
@@ -73,7 +74,8 @@ void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, In
   Index pattern_differs = 0, boundary_flips = 0, worst_at = -1, far_off = 0;
   float worst_got = 0, worst_want = 0;
   for (int t = 0; t < 3; ++t) {
-    const RowMatrixX<float> z = logits(batch * rows, vocab, std::uint64_t(1000 * t + vocab + rows), ties, keep_every);
+    const std::uint64_t seed = std::uint64_t(1000 * (repeat ? 0 : t) + vocab + rows);
+    const RowMatrixX<float> z = logits(batch * rows, vocab, seed, ties, keep_every);
     const std::vector<In> host = probspace::testing::stored_as<In>(z);
     RowMatrixX<float> want(batch, vocab), got(batch, vocab);
     std::vector<std::int32_t> sel_want(batch), sel_got(batch);
@@ -127,7 +129,7 @@ void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, In
               truncation.kind == nbce::Truncation::Kind::None ? "none" : truncation.kind == nbce::Truncation::Kind::TopP ? "top-p" : "top-k",
               truncation.kind == nbce::Truncation::Kind::TopK ? double(truncation.top_k) : truncation.top_p,
               std::is_same_v<In, float> ? "float32" : "bfloat16", long(batch), long(rows), long(vocab), ties ? " ties" : "", bad_row >= 0 ? " after a bad row" : "",
-              keep_every > 1 ? " sparse" : "",
+              keep_every > 1 ? " sparse" : repeat ? " repeated" : "",
               worst_lp, worst_h, long(pattern_differs), long(boundary_flips));
   EXPECT_EQ(pattern_differs, 0);
   EXPECT_LT(worst_lp, 2e-4);  // log-probs up to ~30 in magnitude, float32 sums in another order
@@ -149,6 +151,9 @@ TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
   compare<float>(Pooling::MinEntropy, Truncation::TopP(0.95), 1, 65, 152064, false);
   compare<bfloat16>(Pooling::MinEntropy, Truncation::TopP(0.95), 1, 65, 152064, false);
   compare<float>(Pooling::MinEntropy, Truncation::None(), 1, 257, 32000, false);
+  for (const bool bf16 : {false, true})  // the same logits at every step: the selection stays
+    bf16 ? compare<bfloat16>(Pooling::MinEntropy, Truncation::None(), 1, 257, 32000, false, -1, 1, true)
+         : compare<float>(Pooling::MinEntropy, Truncation::None(), 1, 257, 32000, false, -1, 1, true);
   compare<float>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);  // 0.9·32000 would tie
   compare<bfloat16>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);
   compare<float>(Pooling::Average, Truncation::TopK(5000), 3, 4, 32000, true);
