@@ -4,9 +4,10 @@
 // the shared buffer (ties over the row chunks), a top-p cut inside a tie spread over the row chunks,
 // pools listing rows over several warps, steps after one that reported an invalid row, the tail's
 // merged values kept in registers or re-read, and its fallbacks (more rows per sequence than its
-// shared pool, more sequences than resident blocks). A token within float32 rounding of a row's
-// top-p boundary may be decided either way (its merged support or its §4 branch); such tokens are
-// counted apart. Skips without a CUDA device.
+// shared pool, more sequences than resident blocks), rows of few finite tokens, and NaN, +inf and
+// all-masked rows reported. A token within float32 rounding of a row's top-p boundary may be decided
+// either way (its merged support or its §4 branch); such tokens are counted apart. Skips without a
+// CUDA device.
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/nbce_batch.hpp>
 
@@ -17,9 +18,13 @@ namespace {
 
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
-RowMatrixX<float> logits(Index rows, Index vocab, std::uint64_t seed, bool ties) {
+/// keep_every > 1: only every keep_every-th token of each row is finite (top-k beyond a row's finite
+/// tokens; chunks, threads and load groups that see no finite logit).
+RowMatrixX<float> logits(Index rows, Index vocab, std::uint64_t seed, bool ties, Index keep_every = 1) {
   RowMatrixX<float> z = probspace::testing::normal_rows(rows, vocab, seed, 2.5);
   z(0, 1) = -kInf;
+  for (Index v = 0; v < vocab && keep_every > 1; ++v)
+    if (v % keep_every != 0) z.col(v).setConstant(-kInf);
   if (ties) {
     z.row(1).setConstant(0.0f);  // every token tied: the refinement reaches the index bits
     for (Index v = 0; v < vocab; v += 3) z(2, v) = 1.0f;  // a third tied at the top
@@ -43,9 +48,10 @@ double boundary_distance(const float* z, Index vocab, Index t, double top_p) {
 }
 
 /// bad_row ≥ 0: a first CUDA step with NaN in that row must report it; then both sides reset.
+/// repeat: the same logits at every step (a min-entropy selection that stays, as in decoding).
 template <class In>
 void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, Index rows, Index vocab, bool ties,
-             Index bad_row = -1) {
+             Index bad_row = -1, Index keep_every = 1, bool repeat = false) {
   nbce::Options o;
   o.pooling = pooling;
   o.truncation = truncation;
@@ -68,7 +74,8 @@ void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, In
   Index pattern_differs = 0, boundary_flips = 0, worst_at = -1, far_off = 0;
   float worst_got = 0, worst_want = 0;
   for (int t = 0; t < 3; ++t) {
-    const RowMatrixX<float> z = logits(batch * rows, vocab, std::uint64_t(1000 * t + vocab + rows), ties);
+    const std::uint64_t seed = std::uint64_t(1000 * (repeat ? 0 : t) + vocab + rows);
+    const RowMatrixX<float> z = logits(batch * rows, vocab, seed, ties, keep_every);
     const std::vector<In> host = probspace::testing::stored_as<In>(z);
     RowMatrixX<float> want(batch, vocab), got(batch, vocab);
     std::vector<std::int32_t> sel_want(batch), sel_got(batch);
@@ -116,12 +123,13 @@ void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, In
       }
     }
   }
-  std::printf("  %-11s %-8s k/p %-6g %-9s [%ld x %ld, %ld]%s%s  max abs log-prob %.2e, entropy %.2e, support differs %ld (+%ld at the boundary)\n",
+  std::printf("  %-11s %-8s k/p %-6g %-9s [%ld x %ld, %ld]%s%s%s  max abs log-prob %.2e, entropy %.2e, support differs %ld (+%ld at the boundary)\n",
               pooling == nbce::Pooling::MinEntropy ? "min-entropy" : pooling == nbce::Pooling::Average ? "average"
                                                    : pooling == nbce::Pooling::Max ? "max" : "soft",
               truncation.kind == nbce::Truncation::Kind::None ? "none" : truncation.kind == nbce::Truncation::Kind::TopP ? "top-p" : "top-k",
               truncation.kind == nbce::Truncation::Kind::TopK ? double(truncation.top_k) : truncation.top_p,
               std::is_same_v<In, float> ? "float32" : "bfloat16", long(batch), long(rows), long(vocab), ties ? " ties" : "", bad_row >= 0 ? " after a bad row" : "",
+              keep_every > 1 ? " sparse" : repeat ? " repeated" : "",
               worst_lp, worst_h, long(pattern_differs), long(boundary_flips));
   EXPECT_EQ(pattern_differs, 0);
   EXPECT_LT(worst_lp, 2e-4);  // log-probs up to ~30 in magnitude, float32 sums in another order
@@ -143,6 +151,9 @@ TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
   compare<float>(Pooling::MinEntropy, Truncation::TopP(0.95), 1, 65, 152064, false);
   compare<bfloat16>(Pooling::MinEntropy, Truncation::TopP(0.95), 1, 65, 152064, false);
   compare<float>(Pooling::MinEntropy, Truncation::None(), 1, 257, 32000, false);
+  // The same logits at every step: the min-entropy selection stays.
+  compare<float>(Pooling::MinEntropy, Truncation::None(), 1, 257, 32000, false, -1, 1, true);
+  compare<bfloat16>(Pooling::MinEntropy, Truncation::None(), 1, 257, 32000, false, -1, 1, true);
   compare<float>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);  // 0.9·32000 would tie
   compare<bfloat16>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);
   compare<float>(Pooling::Average, Truncation::TopK(5000), 3, 4, 32000, true);
@@ -165,6 +176,54 @@ TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
     for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95)}) compare<float>(pooling, truncation, 2, 70, 3000, false);
   for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95), Truncation::TopK(50)})
     compare<float>(Pooling::MinEntropy, truncation, 2, 3, 1000, false, 4);
+  // 40 finite tokens of 1000 per row (top-k 50 keeps them all: its target is the finite count) and
+  // of 32768 (whole load groups, threads and warps masked).
+  for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95), Truncation::TopK(50)}) {
+    compare<float>(Pooling::Average, truncation, 2, 3, 1000, false, -1, 25);
+    compare<bfloat16>(Pooling::Average, truncation, 2, 3, 1000, false, -1, 25);
+  }
+  compare<float>(Pooling::MinEntropy, Truncation::None(), 1, 3, 32768, false, -1, 800);
+  compare<float>(Pooling::MinEntropy, Truncation::TopK(50), 1, 3, 32768, false, -1, 800);
+}
+
+/// A step whose row 1 of 3 is spoiled by `spoil` reports logits[1] under every truncation.
+template <class In> void expect_reported(const char* what, void (*spoil)(RowMatrixX<float>&)) {
+  using nbce::Truncation;
+  constexpr Index vocab = 32768;
+  for (const auto truncation : {Truncation::None(), Truncation::TopP(0.9), Truncation::TopK(10)}) {
+    SCOPED_TRACE(what);
+    nbce::Options o;
+    o.truncation = truncation;
+    o.empty_support = nbce::EmptySupport::Report;
+    Context gpu(Device::Cuda);
+    NbceBatch step(gpu, o, 1, 3, vocab);
+    RowMatrixX<float> z = logits(3, vocab, 5, false);
+    spoil(z);
+    const std::vector<In> host = probspace::testing::stored_as<In>(z);
+    DeviceBuffer<In> zd(3 * vocab);
+    DeviceBuffer<float> lp(vocab), h(3);
+    DeviceBuffer<std::int32_t> sel(1);
+    zd.copy_from_host(host.data(), 3 * vocab);
+    EXPECT_INVALID_ARGUMENT(step.step<In>(zd.rows(3, vocab), lp.rows(1, vocab), sel.data(), h.data()), "logits[1]");
+  }
+}
+
+// The input check of the one pass: NaN where a thread has seen only −inf so far (its load group's
+// max would drop the NaN), +inf, a row of −inf only.
+TEST(CudaNbce, EveryKindOfInvalidRowIsReported) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or CUDA not compiled in)";
+  const auto nan_after_masked = [](RowMatrixX<float>& z) {
+    z.row(1).head(16384).setConstant(-kInf);
+    z(1, 5) = std::nanf("");
+  };
+  const auto plus_inf = [](RowMatrixX<float>& z) { z(1, 777) = kInf; };
+  const auto all_masked = [](RowMatrixX<float>& z) { z.row(1).setConstant(-kInf); };
+  expect_reported<float>("NaN after -inf", nan_after_masked);
+  expect_reported<bfloat16>("NaN after -inf", nan_after_masked);
+  expect_reported<float>("+inf", plus_inf);
+  expect_reported<bfloat16>("+inf", plus_inf);
+  expect_reported<float>("all -inf", all_masked);
+  expect_reported<bfloat16>("all -inf", all_masked);
 }
 
 TEST(CudaNbce, InvalidRowsAreReportedByBatchIndex) {

@@ -9,9 +9,12 @@
 namespace probspace::inference {
 namespace {
 
-template <class In> void compare(Index rows, Index cols, bool log) {
+/// masked_head: the first half of row 0 masked too (whole load groups, threads and warps of −inf
+/// before the first finite logit).
+template <class In> void compare(Index rows, Index cols, bool log, bool masked_head = false) {
   RowMatrixX<float> z = probspace::testing::normal_rows(rows, cols, std::uint64_t(rows * 31 + cols), 3.0);
   if (cols > 1) z(0, 0) = -std::numeric_limits<float>::infinity();  // masked, not the whole row
+  if (masked_head) z.row(0).head(cols / 2).setConstant(-std::numeric_limits<float>::infinity());
   const std::vector<In> host = probspace::testing::stored_as<In>(z);
   Context cpu(Device::Cpu), gpu(Device::Cuda);
   RowMatrixX<float> want(rows, cols), got(rows, cols);
@@ -49,6 +52,10 @@ TEST(CudaRows, SoftmaxAndLogSoftmaxMatchTheCpuBackend) {
     compare<bfloat16>(rows, cols, false);
     compare<bfloat16>(rows, cols, true);
   }
+  for (const bool log : {false, true}) {
+    compare<float>(3, 32768, log, true);
+    compare<bfloat16>(3, 32768, log, true);
+  }
 }
 
 TEST(CudaRows, InvalidRowsAreReportedByIndex) {
@@ -61,6 +68,35 @@ TEST(CudaRows, InvalidRowsAreReportedByIndex) {
   EXPECT_INVALID_ARGUMENT(softmax_rows<float>(gpu, zd.rows(3, 8), out.rows(3, 8)), "z[2]");
   RowMatrixX<float> host(3, 8);
   EXPECT_INVALID_ARGUMENT(softmax_rows<float>(gpu, zd.rows(3, 8), rows_view(host)), "out");
+}
+
+// The check rides on the max of each group of loads: NaN where a thread has seen only −inf (the
+// group's max would drop it), +inf, a row of −inf only; float32 and bfloat16, 16-byte loads.
+template <class In> void expect_reported(void (*spoil)(RowMatrixX<float>&)) {
+  constexpr Index cols = 32768;
+  RowMatrixX<float> z = probspace::testing::normal_rows(3, cols, 3, 3.0);
+  spoil(z);
+  const std::vector<In> host = probspace::testing::stored_as<In>(z);
+  Context gpu(Device::Cuda);
+  DeviceBuffer<In> zd(3 * cols);
+  DeviceBuffer<float> out(3 * cols);
+  zd.copy_from_host(host.data(), 3 * cols);
+  EXPECT_INVALID_ARGUMENT(softmax_rows<In>(gpu, zd.rows(3, cols), out.rows(3, cols)), "z[1]");
+  EXPECT_INVALID_ARGUMENT(log_softmax_rows<In>(gpu, zd.rows(3, cols), out.rows(3, cols)), "z[1]");
+}
+
+TEST(CudaRows, EveryKindOfInvalidRowIsReported) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or CUDA not compiled in)";
+  const auto nan_after_masked = [](RowMatrixX<float>& z) {
+    z.row(1).head(16384).setConstant(-std::numeric_limits<float>::infinity());
+    z(1, 5) = std::nanf("");
+  };
+  const auto plus_inf = [](RowMatrixX<float>& z) { z(1, 777) = std::numeric_limits<float>::infinity(); };
+  const auto all_masked = [](RowMatrixX<float>& z) { z.row(1).setConstant(-std::numeric_limits<float>::infinity()); };
+  for (const auto spoil : {+nan_after_masked, +plus_inf, +all_masked}) {
+    expect_reported<float>(spoil);
+    expect_reported<bfloat16>(spoil);
+  }
 }
 
 }  // namespace

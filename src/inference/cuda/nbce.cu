@@ -1,7 +1,8 @@
 // The batched NBCE step (spec nbce.md §8): the one DRAM pass, the nucleus kernels with truncation,
 // then one cooperative tail kernel (or, when its grid cannot be resident at once, two kernels):
 //  1. partial_kernel  [rows × chunks]: the one DRAM pass — per chunk the online (max, Σe, Σe·(z−max))
-//     with the input check (e = exp(z − max)). The chunk count fills whole waves of resident blocks.
+//     with the input check (e = exp(z − max), in base 2: one FMA and one ex2 per token; the check on a
+//     NaN-propagating max per load group). The chunk count fills whole waves of resident blocks.
 //  2. top-p / top-k only, three kernels (the rows re-read from L2): LSE, the nucleus (cut, last tie,
 //     size) and the partial entropy (§3, §5) by selection. histogram_kernel [rows × chunks]: a
 //     histogram of the mass over d = max − z in bins of 1/64 (integer atomics into the row's bins)
@@ -11,13 +12,15 @@
 //     buffer). Then, once per sequence (nucleus_kernel: the block finishing its sequence's last row),
 //     the min-entropy selection with η hysteresis (§6) or the pooling weights (§2) as the list of rows
 //     of nonzero weight.
-//  3. tail_kernel [batch × chunks], launched cooperatively with one grid barrier. Without truncation
-//     every block first derives its sequence's row statistics (LSE, H = log S − A/S) from the
-//     partials and selects the pool itself (the same code on the same data: every block of the
-//     sequence agrees), into shared memory. Each block pools the listed rows and merges them with
-//     row 0 (§2, §4) over its vocabulary chunk and publishes the chunk's online (max, Σ); after the
-//     barrier each block combines its sequence's (max, Σ) in a fixed order into the LSE and
-//     normalises its chunk (y kept in registers when a thread holds one access of it).
+//  3. tail_kernel [batch × chunks], launched cooperatively with one grid barrier, as a programmatic
+//     dependent of the kernel before it (its blocks start as that grid's retire, load what does not
+//     depend on it, then wait for its completion). Without truncation every block first derives its
+//     sequence's row statistics (LSE, H = log S − A/S) from the partials and selects the pool itself
+//     (the same code on the same data: every block of the sequence agrees), into shared memory. Each
+//     block pools the listed rows and merges them with row 0 (§2, §4) over its vocabulary chunk and
+//     publishes the chunk's online (max, Σ); after the barrier each block combines its sequence's
+//     (max, Σ) in a fixed order into the LSE and normalises its chunk (y kept in registers when a
+//     thread holds one access of it).
 //     Fallbacks: more rows per sequence than the shared pool holds: finalise_kernel (one block per
 //     sequence) computes the statistics and the pool before the tail; more sequences than resident
 //     blocks: finalise_kernel, merge_kernel and normalise_kernel (the same merge and normaliser).
@@ -30,6 +33,7 @@
 #include <cuda_runtime.h>
 
 #include <algorithm>
+#include <cfloat>
 #include <cmath>
 #include <cstdint>
 #include <iterator>
@@ -52,7 +56,9 @@ constexpr double kEntropyClip = -100.0; // §5: clip(l, −100, 0)
 constexpr int kLowBits = 12;            // a bin's low sums stay below 2^12 · kNbceMaxVocab = 2^32
 constexpr double kFixedScale = 8796093022208.0;  // 2^43: a bin's high sums stay ≤ 2^31 (Σp ≤ 1)
 
-/// Online softmax state of a chunk: m = max z, s = Σ e^{z−m}, a = Σ e^{z−m}(z − m), finite count.
+/// Online softmax state of a chunk: m = max z, s = Σ e^{z−m}, a = Σ e^{z−m}(z − m), the finite
+/// logits (counted for top-k only; otherwise the threads that saw one: 0 iff there is none), bad:
+/// a NaN or +inf seen.
 struct Partial {
   float m, s, a;
   int finite, bad;
@@ -114,6 +120,7 @@ struct Workspace {
   Level1 level1;
   bool cooperative = false;       // tail_kernel: batch × merge_chunks blocks can all be resident
   bool finalise_in_tail = false;  // no truncation: tail_kernel derives the statistics and the pool
+  bool dependent_tail = true;     // tail_kernel launched as a programmatic dependent (until refused)
 };
 
 __device__ __forceinline__ void merge_state(float& m, float& s, float& a, float m2, float s2, float a2) {
@@ -129,63 +136,84 @@ __device__ __forceinline__ void merge_state(float& m, float& s, float& a, float 
   m = mn;
 }
 
-template <class In, int VEC>
+/// The chunk's online state (§8: m = max z, s = Σ e^{z−m}, a = Σ e^{z−m}(z − m)) per block
+/// [rows × chunks]. Each thread takes kUnroll loads (16 bytes each when VEC > 1) at once, then their
+/// max and the exponentials in base 2 against its running max: d = z·log2e − m·log2e by one FMA,
+/// e = 2^d (MUFU.EX2), s += e, a2 += e·d (a in units of log 2). The check of the input rides on a
+/// NaN-propagating max per load group (NaN or +inf there: the row is invalid); kCount: the finite
+/// logits counted (top-k's target), else `finite` only says whether the chunk holds one.
+template <class In, int VEC, bool kCount>
 __global__ void __launch_bounds__(kPartialThreads)
 partial_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
                Partial* __restrict__ partials) {
-  __shared__ float shared[3][32];
-  __shared__ int shared_n[2][32];
+  // tail_kernel (launched as a programmatic dependent) may start its blocks as these retire; it
+  // waits for this grid's completion before it reads the partials.
+  trigger_dependents();
+  __shared__ Partial warps[kPartialThreads / 32];
   const std::ptrdiff_t row = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   const In* zr = z + row * stride;
-  float m = -INFINITY, s = 0, a = 0;
-  int finite = 0, bad = 0;
-  const auto consume = [&](const float* x) {
-    float local = -INFINITY;
-#pragma unroll
-    for (int k = 0; k < VEC; ++k) bad |= int(invalid_logit(x[k])), local = fmaxf(local, x[k]);
-    if (local == -INFINITY) return;  // all masked
-    if (local > m) {
-      if (m != -INFINITY) {
-        const float f = __expf(m - local);
-        a = f * (a + s * (m - local));
-        s *= f;
-      }
-      m = local;
-    }
-#pragma unroll
-    for (int k = 0; k < VEC; ++k)
-      if (x[k] > -INFINITY) {
-        const float e = __expf(x[k] - m);
-        s += e, a += e * (x[k] - m), ++finite;
-      }
-  };
-  // kUnroll loads in flight per thread before the dependent arithmetic.
-  constexpr int kUnroll = 4;
+  float m = -INFINITY, m2 = -INFINITY, s = 0, a2 = 0;  // m2 = m·log2e rounded: the base of s and a2
+  float local = -INFINITY;                              // NaN-propagating max of every load group
+  int finite = 0;
+  constexpr int kUnroll = 4;  // loads in flight per thread before the dependent arithmetic
   constexpr std::ptrdiff_t kStep = std::ptrdiff_t(kPartialThreads) * VEC;
   for (std::ptrdiff_t base = begin + std::ptrdiff_t(threadIdx.x) * VEC; base < end; base += kStep * kUnroll) {
-    float xs[kUnroll][VEC];
+    Packed<In, VEC> x[kUnroll];
+#pragma unroll
+    for (int u = 0; u < kUnroll; ++u) {
+      if (base + u * kStep < end) x[u].load(zr, base + u * kStep);
+      else x[u].mask();  // past the chunk: masked
+    }
+    const float group = Packed<In, VEC>::max(x);
+    local = max_nan(local, group);
+    if (!(group > -INFINITY)) continue;  // all masked (or NaN: the row is reported)
+    if (group > m) {  // a new max: rescale (s, a2) to it
+      const float next = group * kLog2e;
+      if (m != -INFINITY) {
+        const float f = exp2_approx(m2 - next);
+        a2 = f * (a2 + s * (m2 - next));
+        s *= f;
+      }
+      m = group, m2 = next;
+    }
 #pragma unroll
     for (int u = 0; u < kUnroll; ++u)
-      if (base + u * kStep < end) Loader<In, VEC>::load(zr, base + u * kStep, xs[u]);
 #pragma unroll
-    for (int u = 0; u < kUnroll; ++u)
-      if (base + u * kStep < end) consume(xs[u]);
+      for (int k = 0; k < VEC; ++k) {
+        const float d = fmaf(x[u][k], kLog2e, -m2), e = exp2_approx(d);  // −inf: e = 0
+        s += e;
+        a2 = fmaf(e, fmaxf(d, -FLT_MAX), a2);  // (d = −inf: 0·(−FLT_MAX), not 0·∞)
+        if constexpr (kCount) finite += int(x[u][k] > -INFINITY);
+      }
   }
+  // Back to base e: m2 = m·log2e − δ exactly (δ by one FMA), so Σ e^{z−m} = 2^{−δ}·s and
+  // Σ e^{z−m}(z − m) = ln 2 · 2^{−δ}·(a2 − δ·s).
+  float a = 0;
+  if (m > -INFINITY && m < INFINITY) {
+    const float delta = fmaf(m, kLog2e, -m2), c = exp2_approx(-delta);
+    a = kLn2 * c * (a2 - delta * s);
+    s *= c;
+  }
+  if constexpr (!kCount) finite = int(m > -INFINITY);
+  int bad = int(!(local < INFINITY));  // NaN or +inf
   for (int offset = 16; offset > 0; offset >>= 1) {
     merge_state(m, s, a, __shfl_xor_sync(~0u, m, offset), __shfl_xor_sync(~0u, s, offset), __shfl_xor_sync(~0u, a, offset));
     finite += __shfl_xor_sync(~0u, finite, offset);
     bad |= __shfl_xor_sync(~0u, bad, offset);
   }
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  if (lane == 0) shared[0][warp] = m, shared[1][warp] = s, shared[2][warp] = a, shared_n[0][warp] = finite, shared_n[1][warp] = bad;
+  if (lane == 0) warps[warp] = {m, s, a, finite, bad};
   __syncthreads();
-  if (threadIdx.x == 0) {
-    for (int w = 1; w < kPartialThreads / 32; ++w) {
-      merge_state(m, s, a, shared[0][w], shared[1][w], shared[2][w]);
-      finite += shared_n[0][w], bad |= shared_n[1][w];
+  if (warp == 0) {  // the warps' states by a butterfly over lanes 0 … 15 (lane 0's is the block's)
+    Partial p = lane < kPartialThreads / 32 ? warps[lane] : Partial{-INFINITY, 0.0f, 0.0f, 0, 0};
+    for (int offset = kPartialThreads / 64; offset > 0; offset >>= 1) {
+      merge_state(p.m, p.s, p.a, __shfl_xor_sync(~0u, p.m, offset), __shfl_xor_sync(~0u, p.s, offset),
+                  __shfl_xor_sync(~0u, p.a, offset));
+      p.finite += __shfl_xor_sync(~0u, p.finite, offset);
+      p.bad |= __shfl_xor_sync(~0u, p.bad, offset);
     }
-    partials[row * gridDim.y + blockIdx.y] = {m, s, a, finite, bad};
+    if (lane == 0) partials[row * gridDim.y + blockIdx.y] = p;
   }
 }
 
@@ -746,36 +774,36 @@ nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t v
 
 /// §2, §4 over the tokens [begin, end) of a sequence's rows zb, by the whole block: the `pooled_rows`
 /// entries of `pool` (stat(r): row r's RowStat, its LSE and nucleus) pooled and merged with row 0 by
-/// branch; each thread's VEC tokens at i go to keep(i, y). Returns the chunk's online
-/// (max, Σ e^{y − max}) (every thread).
-template <class In, int VEC, class Stat, class Keep>
-__device__ float2 merge_chunk(const In* zb, std::ptrdiff_t stride, std::ptrdiff_t begin, std::ptrdiff_t end,
-                              const PoolEntry* pool, int pooled_rows, Stat stat, const NbceParams& params, Keep keep) {
+/// branch (input(r, i, x): row r's VEC inputs at i); each thread's VEC tokens at i go to keep(i, y).
+/// Returns the chunk's online (max, Σ e^{y − max}) (every thread).
+template <class In, int VEC, class Stat, class Input, class Keep>
+__device__ float2 merge_chunk(std::ptrdiff_t begin, std::ptrdiff_t end, const PoolEntry* pool, int pooled_rows,
+                              Stat stat, const NbceParams& params, Input input, Keep keep) {
   __shared__ float shared_m[32], shared_s[32];
   const float beta = float(params.beta), threshold = float(params.finite_threshold);
   const bool max_pooling = params.pooling == NbceParams::Max;
   float m = -INFINITY, s = 0;
   float l0[VEC], pooled[VEC];
-  const auto truncated = [&](int r, std::ptrdiff_t i, float (&l)[VEC]) {
-    float x[VEC];
-    Loader<In, VEC>::load(zb + r * stride, i, x);
+  const auto truncated = [&](int r, std::ptrdiff_t i, const float (&x)[VEC], float (&l)[VEC]) {
     const RowStat sr = stat(r);
 #pragma unroll
     for (int k = 0; k < VEC; ++k)
       l[k] = x[k] > sr.cut || (x[k] == sr.cut && i + k <= sr.last_tie) ? x[k] - sr.lse : -INFINITY;
   };
   for (std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * VEC; i < end; i += kMergeThreads * VEC) {
-    float l[VEC];
+    float x[VEC], l[VEC];
 #pragma unroll
     for (int k = 0; k < VEC; ++k) pooled[k] = max_pooling ? -INFINITY : 0.0f;
     for (int j = 0; j < pooled_rows; ++j) {
       const PoolEntry e = pool[j];
-      truncated(e.row, i, l);
+      input(e.row, i, x);
+      truncated(e.row, i, x, l);
 #pragma unroll
       for (int k = 0; k < VEC; ++k)  // −inf arithmetic of §3: intersection for sums, union for max
         pooled[k] = max_pooling ? fmaxf(pooled[k], l[k]) : (l[k] > -INFINITY ? pooled[k] + e.weight * l[k] : -INFINITY);
     }
-    truncated(0, i, l0);
+    input(0, i, x);
+    truncated(0, i, x, l0);
     float y[VEC];
 #pragma unroll
     for (int k = 0; k < VEC; ++k) {  // §4: by branch, never by multiplying masks
@@ -820,9 +848,11 @@ merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voc
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   const RowStat* st = stats + b * rows;
   float* outb = out + b * out_stride;
+  const In* zb = z + b * rows * stride;
   const float2 part = merge_chunk<In, VEC>(
-      z + b * rows * stride, stride, begin, end, pool_entries + b * rows, pool_count[b], [&](int r) { return st[r]; },
-      params, [&](std::ptrdiff_t i, const float(&y)[VEC]) { store<VEC>(outb, i, y); });
+      begin, end, pool_entries + b * rows, pool_count[b], [&](int r) { return st[r]; }, params,
+      [&](int r, std::ptrdiff_t i, float(&x)[VEC]) { Loader<In, VEC>::load(zb + r * stride, i, x); },
+      [&](std::ptrdiff_t i, const float(&y)[VEC]) { store<VEC>(outb, i, y); });
   if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = part;
 }
 
@@ -852,7 +882,10 @@ normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::pt
 /// statistics and pool of nucleus_kernel or finalise_kernel. Then merge_chunk, the chunk's (max, Σ)
 /// published, the barrier, and the sequence's normaliser from all its chunks applied to the block's
 /// own chunk: y kept in registers when each thread holds one access of the chunk, else re-read (the
-/// thread's own writes, from L2).
+/// thread's own writes, from L2). Launched as a programmatic dependent of the kernel before it, the
+/// blocks first read what does not depend on it (a thread's one access of row 0 and, kFinalise with
+/// min-entropy pooling, of the previous selection, which the hysteresis of §6 most often keeps), then
+/// wait for that kernel's completion.
 template <class In, int VEC, bool kFinalise>
 __global__ void __launch_bounds__(kMergeThreads, kMergeBlocksPerSm)
 tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
@@ -866,6 +899,26 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
   const In* zb = z + b * rows * stride;
   float* outb = out + b * out_stride;
   const bool in_registers = end - begin <= std::ptrdiff_t(kMergeThreads) * VEC;  // the same in the whole block
+  const std::ptrdiff_t first = begin + std::ptrdiff_t(threadIdx.x) * VEC;  // the thread's first access
+  // §6: previous[b] is read by every block of the sequence before the grid barrier and rewritten by
+  // block (b, 0) after it (only min-entropy pooling reads it; without truncation the kernel before
+  // this one does not write it, else the nucleus kernels do and it is not read here).
+  const int previous = kFinalise && params.pooling == NbceParams::MinEntropy ? pools.previous[b] : -1;
+  Packed<In, VEC> x0, xp;  // row 0 and row `previous` of the thread's one access
+  x0.mask(), xp.mask();
+  if (in_registers && first < end) {
+    x0.load(zb, first);
+    if (previous >= 0) xp.load(zb + previous * stride, first);
+  }
+  wait_for_previous_grid();
+  const auto input = [&](int r, std::ptrdiff_t i, float(&x)[VEC]) {
+    if (in_registers && (r == 0 || r == previous)) {
+#pragma unroll
+      for (int k = 0; k < VEC; ++k) x[k] = r == 0 ? x0[k] : xp[k];
+    } else {
+      Loader<In, VEC>::load(zb + r * stride, i, x);
+    }
+  };
   float kept[VEC] = {};
   const auto keep = [&](std::ptrdiff_t i, const float(&y)[VEC]) {
     if (in_registers) {
@@ -882,9 +935,6 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
     float* entropy = tail_shared + rows;
     PoolEntry* pool = reinterpret_cast<PoolEntry*>(tail_shared + 2 * rows);
     const bool writer = blockIdx.y == 0;
-    // §6: previous[b] is read by every block of the sequence before the grid barrier and rewritten
-    // by block (b, 0) after it (only min-entropy pooling reads it).
-    const int previous = params.pooling == NbceParams::MinEntropy ? pools.previous[b] : -1;
     for (int r = threadIdx.x; r < rows; r += kMergeThreads) {
       const std::ptrdiff_t row = b * rows + r;
       const FullRow f = full_row(partials + row * row_chunks, row_chunks);
@@ -899,26 +949,25 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
     selection = select_pool([&](int r) { return double(entropy[r]); }, rows, previous, params, pool, n);
     if (threadIdx.x == 0) pool_size = n;
     __syncthreads();
-    part = merge_chunk<In, VEC>(zb, stride, begin, end, pool, pool_size,
-                                [&](int r) { return RowStat{lse[r], -INFINITY, 0.0f, -1, 0}; }, params, keep);
+    part = merge_chunk<In, VEC>(begin, end, pool, pool_size,
+                                [&](int r) { return RowStat{lse[r], -INFINITY, 0.0f, -1, 0}; }, params, input, keep);
   } else {
     const RowStat* st = stats + b * rows;
-    part = merge_chunk<In, VEC>(zb, stride, begin, end, pools.entries + b * rows, pools.count[b],
-                                [&](int r) { return st[r]; }, params, keep);
+    part = merge_chunk<In, VEC>(begin, end, pools.entries + b * rows, pools.count[b], [&](int r) { return st[r]; },
+                                params, input, keep);
   }
   if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = part;
   cooperative_groups::this_grid().sync();  // orders the (max, Σ) and the reads of previous[b] before what follows
   if (kFinalise && blockIdx.y == 0 && threadIdx.x == 0) pools.selected[b] = selection, pools.previous[b] = selection;
   const float2 normaliser = merged_normaliser(merge_partials + b * gridDim.y, int(gridDim.y));
   if (in_registers) {
-    const std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * VEC;
-    if (i < end) {
+    if (first < end) {
 #pragma unroll
       for (int k = 0; k < VEC; ++k) kept[k] = normalised(kept[k], normaliser);
-      store<VEC>(outb, i, kept);
+      store<VEC>(outb, first, kept);
     }
   } else {
-    for (std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * VEC; i < end; i += kMergeThreads * VEC) {
+    for (std::ptrdiff_t i = first; i < end; i += kMergeThreads * VEC) {
       float y[VEC];
       load_stored<VEC>(outb, i, y);
 #pragma unroll
@@ -988,18 +1037,36 @@ std::ptrdiff_t tail_resident_blocks(int sms, bool finalise_in_tail, std::size_t 
 }
 
 /// Launches `kernel` [grid × kMergeThreads] cooperatively (the runtime refuses a grid whose blocks
-/// cannot all be resident).
+/// cannot all be resident). `dependent` (in: tried, out: accepted): as a programmatic dependent of
+/// the kernel before it in the stream, its blocks starting as that grid's retire (the kernel waits
+/// for that grid's completion); where the runtime refuses the combination, launched plainly.
 template <class... Params, class... Args>
-void launch_cooperative(void (*kernel)(Params...), dim3 grid, std::size_t shared, cudaStream_t stream, Args... args) {
+void launch_cooperative(void (*kernel)(Params...), dim3 grid, std::size_t shared, cudaStream_t stream, bool& dependent,
+                        Args... args) {
   std::tuple<Params...> values{args...};  // the arguments as the kernel's parameter types, addressed below
-  std::apply(
-      [&](auto&... v) {
-        void* pointers[] = {static_cast<void*>(&v)...};
-        check(cudaLaunchCooperativeKernel(reinterpret_cast<const void*>(kernel), grid, dim3(kMergeThreads), pointers,
-                                          shared, stream),
-              "cudaLaunchCooperativeKernel");
-      },
-      values);
+  cudaLaunchAttribute attributes[2] = {};
+  attributes[0].id = cudaLaunchAttributeCooperative;
+  attributes[0].val.cooperative = 1;
+  attributes[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attributes[1].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchConfig_t config{};
+  config.gridDim = grid, config.blockDim = dim3(kMergeThreads), config.dynamicSmemBytes = shared, config.stream = stream;
+  config.attrs = attributes;
+  const auto launch = [&](unsigned attribute_count) {
+    config.numAttrs = attribute_count;
+    return std::apply(
+        [&](auto&... v) {
+          void* pointers[] = {static_cast<void*>(&v)...};
+          return cudaLaunchKernelExC(&config, reinterpret_cast<const void*>(kernel), pointers);
+        },
+        values);
+  };
+  if (dependent) {
+    if (launch(2) == cudaSuccess) return;
+    (void)cudaGetLastError();  // refused (not launched): plainly, below; a real error recurs there
+    dependent = false;
+  }
+  check(launch(1), "cudaLaunchKernelEx (cooperative)");
 }
 
 /// Chunks per row over `rows` rows for a kernel of `per_sm` resident blocks: the fewest
@@ -1022,7 +1089,9 @@ int row_chunks(std::ptrdiff_t rows, int max_chunks, int sms, int per_sm) {
 /// filling its own waves.
 template <class In, int VEC> void plan_chunks(Workspace& ws, std::ptrdiff_t rows, int max_chunks, int sms) {
   constexpr int i = input_instance<In, VEC>;
-  ws.row_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, resident_blocks(partial_kernel<In, VEC>)));
+  const int partial =
+      std::min(resident_blocks(partial_kernel<In, VEC, false>), resident_blocks(partial_kernel<In, VEC, true>));
+  ws.row_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, partial));
   const int level1 = std::min(resident_blocks(histogram_kernel<In, VEC>), resident_blocks(gather_kernel<In, VEC>));
   ws.level1_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, level1));
 }
@@ -1111,8 +1180,10 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
     using In = std::decay_t<decltype(*zt)>;
     constexpr int VEC = decltype(vec)::value;
     const int row_chunks = ws->row_chunks[input_instance<In, VEC>];
-    partial_kernel<In, VEC><<<dim3(unsigned(rows), unsigned(row_chunks)), kPartialThreads, 0, stream>>>(
-        zt, logits_stride, vocab, chunk_length(vocab, row_chunks), ws->partials);
+    (params.truncation == NbceParams::TopK ? partial_kernel<In, VEC, true> : partial_kernel<In, VEC, false>)
+        <<<dim3(unsigned(rows), unsigned(row_chunks)), kPartialThreads, 0, stream>>>(zt, logits_stride, vocab,
+                                                                                     chunk_length(vocab, row_chunks),
+                                                                                     ws->partials);
     if (truncated) {
       const double target = params.truncation == NbceParams::TopP ? params.top_p : double(params.top_k);
       const bool top_k = params.truncation == NbceParams::TopK;
@@ -1132,7 +1203,8 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
     const dim3 merge_grid(unsigned(ws->batch), unsigned(ws->merge_chunks));
     if (ws->cooperative) {
       launch_cooperative(finalise_in_tail ? tail_kernel<In, VEC, true> : tail_kernel<In, VEC, false>, merge_grid,
-                         finalise_in_tail ? std::size_t(ws->rows_per_sequence) * kTailRowBytes : 0, stream, zt,
+                         finalise_in_tail ? std::size_t(ws->rows_per_sequence) * kTailRowBytes : 0, stream,
+                         ws->dependent_tail, zt,
                          logits_stride, vocab, merge_chunk, ws->partials, row_chunks, ws->stats, entropies, report,
                          params, pools, log_probs, log_probs_stride, ws->merge_partials);
     } else {

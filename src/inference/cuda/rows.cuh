@@ -52,12 +52,18 @@ __device__ __forceinline__ void from_f(float v, std::uint16_t* out) {
 }
 
 /// Writes VEC floats at out + i (one 16-byte store per 4 when VEC > 1).
-template <int VEC> __device__ __forceinline__ void store(float* out, std::ptrdiff_t i, const float* y) {
+/// kStreaming: evict-first (st.global.cs), for outputs not read again soon.
+template <int VEC, bool kStreaming = false> __device__ __forceinline__ void store(float* out, std::ptrdiff_t i, const float* y) {
   if constexpr (VEC == 1) {
-    out[i] = y[0];
+    if constexpr (kStreaming) __stcs(out + i, y[0]);
+    else out[i] = y[0];
   } else {
 #pragma unroll
-    for (int k = 0; k < VEC; k += 4) *reinterpret_cast<float4*>(out + i + k) = make_float4(y[k], y[k + 1], y[k + 2], y[k + 3]);
+    for (int k = 0; k < VEC; k += 4) {
+      const float4 v = make_float4(y[k], y[k + 1], y[k + 2], y[k + 3]);
+      if constexpr (kStreaming) __stcs(reinterpret_cast<float4*>(out + i + k), v);
+      else *reinterpret_cast<float4*>(out + i + k) = v;
+    }
   }
 }
 
@@ -97,6 +103,92 @@ void with_input(InputType type, const void* z, std::ptrdiff_t cols, std::ptrdiff
 /// True for NaN or +inf (invalid logits; −inf is a mask).
 __device__ __forceinline__ bool invalid_logit(float x) { return x != x || x == INFINITY; }
 
+constexpr float kLog2e = 1.4426950408889634f;
+constexpr float kLn2 = 0.6931471805599453f;
+
+/// 2^x by ex2.approx (one MUFU.EX2; subnormal results flush to 0, 2^−inf = 0).
+__device__ __forceinline__ float exp2_approx(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
+}
+
+/// max that propagates NaN (fmaxf drops it): one instruction on sm_80+.
+__device__ __forceinline__ float max_nan(float a, float b) {
+  float y;
+  asm("max.NaN.f32 %0, %1, %2;" : "=f"(y) : "f"(a), "f"(b));
+  return y;
+}
+
+/// Programmatic dependent launch (sm_90): lets the next kernel of the stream, launched with
+/// cudaLaunchAttributeProgrammaticStreamSerialization, start its blocks before this grid ends ...
+__device__ __forceinline__ void trigger_dependents() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.launch_dependents;" ::: "memory");
+#endif
+}
+/// ... which waits here for the previous grid's completion and its memory (a no-op when launched
+/// without that attribute).
+__device__ __forceinline__ void wait_for_previous_grid() {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 900
+  asm volatile("griddepcontrol.wait;" ::: "memory");
+#endif
+}
+
+/// One load of VEC inputs as it arrives, for loops that keep several in flight: float32 widened at
+/// once; 16 bytes of bfloat16 kept as loaded (fewer registers while the loads are in flight) and
+/// widened one value at a time.
+/// load_last: the last read of those inputs, evict-first (ld.global.cs).
+template <class In, int VEC> struct Packed {
+  float v[VEC];
+  __device__ void load(const In* z, std::ptrdiff_t i) { Loader<In, VEC>::load(z, i, v); }
+  __device__ void load_last(const In* z, std::ptrdiff_t i) {
+    if constexpr (VEC == 1) {
+      v[0] = to_f(__ldcs(z + i));
+    } else {
+      static_assert(std::is_same_v<In, float> && VEC == 4);
+      const float4 x = __ldcs(reinterpret_cast<const float4*>(z + i));
+      v[0] = x.x, v[1] = x.y, v[2] = x.z, v[3] = x.w;
+    }
+  }
+  __device__ void mask() {
+#pragma unroll
+    for (int k = 0; k < VEC; ++k) v[k] = -INFINITY;
+  }
+  __device__ float operator[](int k) const { return v[k]; }
+  /// The NaN-propagating max of the group's values.
+  template <int U> __device__ static float max(const Packed (&group)[U]) {
+    float r = -INFINITY;
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+#pragma unroll
+      for (int k = 0; k < VEC; ++k) r = max_nan(r, group[u].v[k]);
+    return r;
+  }
+};
+template <> struct Packed<std::uint16_t, 8> {
+  std::uint32_t w[4];  // bfloat16 pairs, the lower index in the low half
+  __device__ void load(const std::uint16_t* z, std::ptrdiff_t i) { unpack(*reinterpret_cast<const uint4*>(z + i)); }
+  __device__ void load_last(const std::uint16_t* z, std::ptrdiff_t i) { unpack(__ldcs(reinterpret_cast<const uint4*>(z + i))); }
+  __device__ void unpack(uint4 v) { w[0] = v.x, w[1] = v.y, w[2] = v.z, w[3] = v.w; }
+  __device__ void mask() {
+#pragma unroll
+    for (int j = 0; j < 4; ++j) w[j] = 0xff80ff80u;  // bfloat16 −inf twice
+  }
+  __device__ float operator[](int k) const {
+    return __uint_as_float(k % 2 ? w[k / 2] & 0xffff0000u : w[k / 2] << 16);
+  }
+  /// The NaN-propagating max of the group's values, pairwise in bfloat16 (exact), then of the pair.
+  template <int U> __device__ static float max(const Packed (&group)[U]) {
+    std::uint32_t r = 0xff80ff80u;
+#pragma unroll
+    for (int u = 0; u < U; ++u)
+#pragma unroll
+      for (int j = 0; j < 4; ++j) asm("max.NaN.bf16x2 %0, %1, %2;" : "=r"(r) : "r"(r), "r"(group[u].w[j]));
+    return max_nan(__uint_as_float(r << 16), __uint_as_float(r & 0xffff0000u));
+  }
+};
+
 /// Merges the online-softmax states (m, s): s·e^{m} is the partial sum of exp.
 __device__ __forceinline__ void merge_softmax(float& m, float& s, float m2, float s2) {
   const float m_new = fmaxf(m, m2);
@@ -105,17 +197,27 @@ __device__ __forceinline__ void merge_softmax(float& m, float& s, float m2, floa
   m = m_new;
 }
 
-/// Block-wide merge of the online-softmax states (every thread gets the result); `m_shared` and
+/// Block-wide merge of the online-softmax states (every thread gets the result): a butterfly in each
+/// warp, then over the warps' states in warp 0 (lane 0's result, published); `m_shared` and
 /// `s_shared` hold 32 floats each.
 __device__ inline void block_merge_softmax(float& m, float& s, float* m_shared, float* s_shared) {
-  for (int offset = 16; offset > 0; offset >>= 1)
-    merge_softmax(m, s, __shfl_xor_sync(0xffffffffu, m, offset), __shfl_xor_sync(0xffffffffu, s, offset));
+  const auto butterfly = [&] {
+    for (int offset = 16; offset > 0; offset >>= 1)
+      merge_softmax(m, s, __shfl_xor_sync(0xffffffffu, m, offset), __shfl_xor_sync(0xffffffffu, s, offset));
+  };
+  butterfly();
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
-  __syncthreads();
+  __syncthreads();  // the shared states may still be read from the previous merge
   if (lane == 0) m_shared[warp] = m, s_shared[warp] = s;
   __syncthreads();
+  if (warp == 0) {
+    const bool held = lane < int(blockDim.x / 32);
+    m = held ? m_shared[lane] : -INFINITY, s = held ? s_shared[lane] : 0.0f;
+    butterfly();  // its shuffles order every lane's reads before lane 0's writes below
+    if (lane == 0) m_shared[0] = m, s_shared[0] = s;
+  }
+  __syncthreads();
   m = m_shared[0], s = s_shared[0];
-  for (int w = 1; w < int(blockDim.x / 32); ++w) merge_softmax(m, s, m_shared[w], s_shared[w]);
 }
 
 /// Block-wide reduction of N values with `op` (every thread gets the result). `shared` holds
