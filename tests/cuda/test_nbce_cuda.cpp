@@ -1,12 +1,12 @@
 // CPU ↔ CUDA comparison of the batched NBCE step: the same selections, nuclei (the −inf pattern of
 // the merged row) and, within float32 rounding, entropies and log-probs, over several steps, for
 // every truncation and pooling, float32 and bfloat16, including rows whose crossing bin overflows
-// the shared buffer (ties over the row chunks), a top-p cut inside a tie spread over the row chunks,
-// pools listing rows over several warps, steps after one that reported an invalid row, the tail's
-// merged values kept in registers or re-read, and its fallbacks (more rows per sequence than its
-// shared pool, more sequences than resident blocks). A token within float32 rounding of a row's
-// top-p boundary may be decided either way (its merged support or its §4 branch); such tokens are
-// counted apart. Skips without a CUDA device.
+// the shared buffer (ties over the row chunks), a top-p cut inside a tie spread over the row chunks
+// (among the first 1024 sorted keys and past them), pools listing rows over several warps, steps
+// after one that reported an invalid row, the tail's merged values kept in registers or re-read,
+// and its fallbacks (more rows per sequence than its shared pool, more sequences than resident
+// blocks). A token within float32 rounding of a row's top-p boundary may be decided either way (its
+// merged support or its §4 branch); such tokens are counted apart. Skips without a CUDA device.
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/nbce_batch.hpp>
 
@@ -25,6 +25,8 @@ RowMatrixX<float> logits(Index rows, Index vocab, std::uint64_t seed, bool ties)
     for (Index v = 0; v < vocab; v += 3) z(2, v) = 1.0f;  // a third tied at the top
     z.row(3).setConstant(0.0f);  // the top-p cut inside a tie of every 37th token, spread over the
     for (Index v = 0; v < vocab; v += 37) z(3, v) = 8.0f;  // row chunks, within the shared buffer
+    z.row(4).setConstant(0.0f);  // the same with every 19th token: the cut past the first 1024 keys
+    for (Index v = 0; v < vocab; v += 19) z(4, v) = 8.0f;  // (two groups of the block's scan)
   }
   return z;
 }
