@@ -3,14 +3,15 @@
 //  1. partial_kernel  [rows × chunks]: the one DRAM pass — per chunk the online (max, Σe, Σe·(z−max))
 //     with the input check (e = exp(z − max), in base 2: one FMA and one ex2 per token; the check on a
 //     NaN-propagating max per load group). The chunk count fills whole waves of resident blocks.
-//  2. top-p / top-k only, three kernels (the rows re-read from L2): LSE, the nucleus (cut, last tie,
+//  2. top-p / top-k only, two kernels (the rows re-read from L2): LSE, the nucleus (cut, last tie,
 //     size) and the partial entropy (§3, §5) by selection. histogram_kernel [rows × chunks]: a
-//     histogram of the mass over d = max − z in bins of 1/64 (integer atomics into the row's bins)
-//     finds the crossing bin; gather_kernel [rows × chunks]: its tokens' keys and the entropy of the
-//     tokens ahead of it; nucleus_kernel (one block per row): only the crossing bin's tokens are
-//     sorted (a radix refinement on (value, index) keys over the row first if they exceed the shared
-//     buffer). Then, once per sequence (nucleus_kernel: the block finishing its sequence's last row),
-//     the min-entropy selection with η hysteresis (§6) or the pooling weights (§2) as the list of rows
+//     histogram of the mass over d = max − z in bins of 1/64 (one 32-bit shared atomic per token,
+//     two when its low word wraps; 64-bit integer atomics into the row's bins) finds the crossing
+//     bin; gather_kernel [rows × chunks]: its tokens' keys and the entropy of the tokens ahead of it,
+//     then the block finishing the row's last chunk sorts only the crossing bin's tokens (a radix
+//     refinement on (value, index) keys over the row first if they exceed the shared buffer) and
+//     places the cut. Then, once per sequence (the block finishing its sequence's last row), the
+//     min-entropy selection with η hysteresis (§6) or the pooling weights (§2) as the list of rows
 //     of nonzero weight.
 //  3. tail_kernel [batch × chunks], launched cooperatively with one grid barrier, as a programmatic
 //     dependent of the kernel before it (its blocks start as that grid's retire, load what does not
@@ -45,7 +46,6 @@ namespace {
 
 constexpr int kPartialThreads = 512;
 constexpr int kFinaliseThreads = 256;
-constexpr int kNucleusThreads = 1024;
 constexpr int kMergeThreads = 512;
 constexpr int kMergeBlocksPerSm = 2;   // merge_kernel, tail_kernel (≤ 64 registers)
 constexpr int kLevel1BlocksPerSm = 3;  // histogram_kernel, gather_kernel (≤ 40 registers)
@@ -53,8 +53,7 @@ constexpr int kBins = 2048;             // histogram bins (11-bit radix digits i
 constexpr float kBinsPerNat = 64.0f;    // level-1 bin width 1/64 in d = max z − z
 constexpr int kCandidates = 2048;       // crossing-bin tokens sorted in shared memory
 constexpr double kEntropyClip = -100.0; // §5: clip(l, −100, 0)
-constexpr int kLowBits = 12;            // a bin's low sums stay below 2^12 · kNbceMaxVocab = 2^32
-constexpr double kFixedScale = 8796093022208.0;  // 2^43: a bin's high sums stay ≤ 2^31 (Σp ≤ 1)
+constexpr double kFixedScale = 8796093022208.0;  // 2^43: a bin's weight stays < 2^44 (Σp ≤ 1)
 
 /// Online softmax state of a chunk: m = max z, s = Σ e^{z−m}, a = Σ e^{z−m}(z − m), the finite
 /// logits (counted for top-k only; otherwise the threads that saw one: 0 iff there is none), bad:
@@ -85,7 +84,7 @@ struct Pools {
   std::int32_t* count;     // [batch]
   std::int32_t* selected;  // [batch] (the caller's): k* of min-entropy pooling, else −1
   std::int32_t* previous;  // [batch]: the last selection, −1 for none
-  unsigned* done;          // [batch]: rows of the step finished (nucleus_kernel), 0 between steps
+  unsigned* done;          // [batch]: rows of the step finished (gather_kernel), 0 between steps
 };
 
 struct Crossing;
@@ -94,7 +93,7 @@ struct Ahead {
   double h;
   int n;
 };
-/// The nucleus split over row chunks (histogram_kernel, gather_kernel) for nucleus_kernel.
+/// The nucleus split over row chunks (histogram_kernel, gather_kernel) for the row's last block.
 struct Level1 {
   unsigned long long* bins;        // [rows × kBins]: bin weights (fixed point), 0 between steps
   unsigned* done;                  // [rows]: chunks finished, 0 between steps
@@ -432,19 +431,22 @@ __device__ bool row_frame(const Partial* partials, int chunks, std::ptrdiff_t vo
   return true;
 }
 
-/// Bin weights in fixed point as two native 32-bit shared atomics: the high part and the low
-/// kLowBits; integer sums are exact and independent of the order.
+/// 64-bit bin weights in fixed point from native 32-bit shared atomics: the low word takes the
+/// weight's low 32 bits, the high word its high bits and the carry when the low word wraps (seen in
+/// the value the atomic returns). The sum high·2^32 + low is exact, so independent of the order; a
+/// token of weight < 2^32 (p < 2^−11) costs one atomic but when the low word wraps.
 struct BinWeights {
   unsigned high[kBins], low[kBins];
   __device__ void clear(int n_bins) {
     for (int b = threadIdx.x; b < n_bins; b += blockDim.x) high[b] = 0, low[b] = 0;
   }
   __device__ void add(int b, unsigned long long w) {
-    atomicAdd(&high[b], unsigned(w >> kLowBits));
-    atomicAdd(&low[b], unsigned(w & ((1u << kLowBits) - 1)));
+    const unsigned w_low = unsigned(w), old = atomicAdd(&low[b], w_low);
+    const unsigned carry = unsigned(w >> 32) + (old + w_low < old ? 1u : 0u);
+    if (carry != 0) atomicAdd(&high[b], carry);
   }
   __device__ unsigned long long operator[](int b) const {
-    return (static_cast<unsigned long long>(high[b]) << kLowBits) + low[b];
+    return (static_cast<unsigned long long>(high[b]) << 32) + low[b];
   }
 };
 
@@ -533,68 +535,24 @@ histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t
   if (threadIdx.x == 0) level1.crossing[row].bin = crossing, level1.crossing[row].before = before, level1.done[row] = 0;
 }
 
-/// Per chunk of a row [rows × chunks]: the crossing bin's tokens appended to the row's candidate
-/// keys (gathered in shared memory, then one range per block; in any order: the sort orders them;
-/// those past kCandidates only counted), and the entropy terms and count of the tokens ahead of it
-/// (all kept), in a fixed order.
-template <class In, int VEC>
-__global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
-gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, Level1 level1) {
-  __shared__ unsigned long long staged[kCandidates];
-  __shared__ double h_shared[32];
-  __shared__ int n_shared[32];
-  __shared__ unsigned n_staged, first;
-  const std::ptrdiff_t row = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
-  const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
-  const Crossing level = level1.crossing[row];
-  const RowFrame& f = level.frame;
-  const int crossing = level.bin;
-  if (!level.valid || crossing < 0) return;  // no crossing bin: nucleus_row keeps every finite token
-  if (threadIdx.x == 0) n_staged = 0;
-  __syncthreads();
-  float h_ahead = 0;
-  int n_ahead = 0;
-  for_each_token<In, VEC>(z + row * stride + begin, end - begin, [&](float x, std::ptrdiff_t i) {
-    if (!(x > -INFINITY)) return;
-    const int b = f.bin(x);
-    if (b < crossing) {
-      h_ahead += f.entropy_term(x), ++n_ahead;
-    } else if (b == crossing) {
-      const unsigned slot = atomicAdd(&n_staged, 1u);
-      if (slot < unsigned(kCandidates)) staged[slot] = f.key(x, begin + i);
-    }
-  });
-  double h[1] = {double(h_ahead)};
-  int n[1] = {n_ahead};
-  block_reduce(h, h_shared, Sum{});  // its barriers publish n_staged and staged
-  block_reduce(n, n_shared, Sum{});
-  if (threadIdx.x == 0) {
-    level1.ahead[row * gridDim.y + blockIdx.y] = {h[0], n[0]};
-    first = n_staged > 0 ? atomicAdd(&level1.count[row], n_staged) : 0u;
-  }
-  __syncthreads();
-  unsigned long long* keys = level1.candidates + row * kCandidates;
-  const unsigned staged_keys = min(n_staged, unsigned(kCandidates));
-  for (unsigned j = threadIdx.x; j < staged_keys && first + j < unsigned(kCandidates); j += kPartialThreads)
-    keys[first + j] = staged[j];
-}
-
 /// One row's LSE, nucleus and partial entropy (the row of blockIdx.x), by the whole block, from
-/// histogram_kernel's crossing bin and gather_kernel's candidates; the rare paths (a crossing bin
-/// over kCandidates tokens, no crossing bin) pass over the row in the block.
+/// histogram_kernel's crossing bin and the candidate keys and chunk sums of the row's
+/// gather_kernel blocks (written by other blocks: read past L1), sorted in `keys` (kCandidates); the
+/// rare paths (a crossing bin over kCandidates tokens, no crossing bin) pass over the row in the block.
 template <class In, int VEC>
 __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, const Level1& level1,
-                            RowStat* stats, float* entropies, Report report) {
+                            unsigned long long* keys, RowStat* stats, float* entropies, Report report) {
   __shared__ BinWeights hist;
   __shared__ int hist_count[kBins];
-  __shared__ unsigned long long keys[kCandidates];
   __shared__ double totals[32];
   __shared__ double last_weight;
   __shared__ int last_digit, count;
   __shared__ Ahead chunks_ahead;  // gather_kernel's tokens ahead of the crossing set when it is used
   const std::ptrdiff_t row = blockIdx.x;
   const In* zr = z + row * stride;
-  const Crossing level = level1.crossing[row];
+  __shared__ Crossing level;  // read in the loops from shared memory (the row's registers are few)
+  if (threadIdx.x == 0) level = level1.crossing[row];
+  __syncthreads();
   const RowFrame& f = level.frame;
   if (!level.valid) {
     if (threadIdx.x == 0) report_index(report, row);
@@ -602,7 +560,7 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
   }
   double before = level.before;
   int crossing_bin = level.bin;
-  int n = int(min(level1.count[row], unsigned(kCandidates) + 1u));  // > kCandidates: overflowed
+  int n = int(min(__ldcg(&level1.count[row]), unsigned(kCandidates) + 1u));  // > kCandidates: overflowed
   if (threadIdx.x == 0) chunks_ahead = {0.0, 0};
   __syncthreads();
   if (threadIdx.x == 0) level1.count[row] = 0;  // read by every thread
@@ -622,7 +580,7 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
       if (threadIdx.x == 0) count = 0;
       __syncthreads();
       h_ahead = 0, n_ahead = 0;
-      for_each_token<In, VEC>(zr, vocab, [&](float x, std::ptrdiff_t i) {
+      for_each_token<In, VEC, kRareLoads>(zr, vocab, [&](float x, std::ptrdiff_t i) {
         if (!(x > -INFINITY)) return;
         const int b = f.bin(x);
         if (b > crossing_bin) return;
@@ -638,12 +596,14 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
       return count;
     };
     if (n <= kCandidates) {  // gather_kernel's candidates and chunk sums
-      for (int j = threadIdx.x; j < n; j += kNucleusThreads) keys[j] = level1.candidates[row * kCandidates + j];
+      for (int j = threadIdx.x; j < n; j += blockDim.x) keys[j] = __ldcg(&level1.candidates[row * kCandidates + j]);
       if (threadIdx.x < 32) {  // warp 0, in a fixed order
         double h = 0;
         int n_kept = 0;
-        for (int c = threadIdx.x; c < level1.chunks; c += 32)
-          h += level1.ahead[row * level1.chunks + c].h, n_kept += level1.ahead[row * level1.chunks + c].n;
+        for (int c = threadIdx.x; c < level1.chunks; c += 32) {
+          const Ahead& a = level1.ahead[row * level1.chunks + c];
+          h += __ldcg(&a.h), n_kept += __ldcg(&a.n);
+        }
         for (int offset = 16; offset > 0; offset >>= 1)
           h += __shfl_xor_sync(~0u, h, offset), n_kept += __shfl_xor_sync(~0u, n_kept, offset);
         if (threadIdx.x == 0) chunks_ahead = {h, n_kept};
@@ -657,9 +617,9 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
       const int bits = shift < 11 ? shift : 11;
       const int digit_shift = shift - bits;
       hist.clear(1 << bits);
-      for (int d = threadIdx.x; d < (1 << bits); d += kNucleusThreads) hist_count[d] = 0;
+      for (int d = threadIdx.x; d < (1 << bits); d += blockDim.x) hist_count[d] = 0;
       __syncthreads();
-      for_each_token<In, VEC>(zr, vocab, [&](float x, std::ptrdiff_t i) {
+      for_each_token<In, VEC, kRareLoads>(zr, vocab, [&](float x, std::ptrdiff_t i) {
         if (!(x > -INFINITY) || f.bin(x) != crossing_bin) return;
         const unsigned long long k = f.key(x, i);
         if (shift == 64 || (k >> shift) == prefix) {
@@ -699,11 +659,11 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
     } else {
       int n_pad = 1;
       while (n_pad < n) n_pad <<= 1;
-      for (int j = n + threadIdx.x; j < n_pad; j += kNucleusThreads) keys[j] = ~0ull;
+      for (int j = n + threadIdx.x; j < n_pad; j += blockDim.x) keys[j] = ~0ull;
       __syncthreads();
       for (int k = 2; k <= n_pad; k <<= 1)  // bitonic sort, ascending
         for (int j = k >> 1; j > 0; j >>= 1) {
-          for (int i = threadIdx.x; i < n_pad; i += kNucleusThreads) {
+          for (int i = threadIdx.x; i < n_pad; i += blockDim.x) {
             const int partner = i ^ j;
             if (partner > i) {
               const unsigned long long a = keys[i], b = keys[partner];
@@ -712,32 +672,26 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
           }
           __syncthreads();
         }
-      const int j0 = 2 * threadIdx.x, j1 = j0 + 1;
       int last;
       if (f.top_k) {
         last = min(max(int(f.target - before) - 1, 0), n - 1);  // the k-th token overall; its ties are kept
         last_tie = int(vocab - 1);
-      } else {  // kept while the mass before the token is < top_p
-        const double q0 = j0 < n ? double(f.weight(key_value(keys[j0]))) : 0.0;  // exact integers
-        const double q1 = j1 < n ? double(f.weight(key_value(keys[j1]))) : 0.0;
-        double e0, e1;
-        block_scan2(q0, q1, e0, e1, totals);
-        int kept[1] = {int(j0 < n && before + e0 < f.target) + int(j1 < n && before + e1 < f.target)};
-        __syncthreads();
-        block_reduce(kept, hist_count, Sum{});
-        last = max(kept[0] - 1, 0);
+      } else {  // kept while the mass before the token is < top_p: through the first key reaching it
+        double mass = before;  // < target (the crossing bin's or digit's), so the set's first key is kept
+        last = find_crossing(n, [&](int j) { return double(f.weight(key_value(keys[j]))); }, f.target, mass);
+        if (last < 0) last = n - 1;  // rounding left the target past the set's weight: all of it
         last_tie = int(keys[last] & 0xffffffffu);
       }
       cut = key_value(keys[last]);
       // The set's kept tokens: a prefix of the sorted keys (top-k: every value ≥ the cut).
-      for (const int j : {j0, j1})
-        if (j < n && (f.top_k ? key_value(keys[j]) >= cut : j <= last)) h_ahead += f.entropy_term(key_value(keys[j])), ++n_ahead;
+      for (int j = threadIdx.x; j < n; j += blockDim.x)
+        if (f.top_k ? key_value(keys[j]) >= cut : j <= last) h_ahead += f.entropy_term(key_value(keys[j])), ++n_ahead;
       full_pass = false;
     }
   }
   if (full_pass) {  // every finite token kept, or a top-k tie larger than the buffer
     h_ahead = 0, n_ahead = 0;
-    for_each_token<In, VEC>(zr, vocab, [&](float x, std::ptrdiff_t i) {
+    for_each_token<In, VEC, kRareLoads>(zr, vocab, [&](float x, std::ptrdiff_t i) {
       if (x > cut || (x == cut && i <= last_tie)) h_ahead += f.entropy_term(x), ++n_ahead;
     });
   }
@@ -752,21 +706,70 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
   }
 }
 
-/// nucleus_row, then the pool of the sequence by the block that finishes its last row (its statistics
-/// published by a fence before the count, as in the CUDA programming guide's threadfence example).
+/// Per chunk of a row [rows × chunks]: the crossing bin's tokens appended to the row's candidate
+/// keys (staged in shared memory, then one range per block; in any order: the sort orders them;
+/// those past kCandidates only counted), and the entropy terms and count of the tokens ahead of it
+/// (all kept), in a fixed order. The block finishing the row's last chunk (its chunks' writes
+/// published by fences before the count, as in the CUDA programming guide's threadfence example)
+/// then runs nucleus_row, and the block finishing the sequence's last row its pool.
 template <class In, int VEC>
-__global__ void __launch_bounds__(kNucleusThreads)
-nucleus_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, Level1 level1, RowStat* stats,
-               float* entropies, Report report, NbceParams params, Pools pools) {
-  nucleus_row<In, VEC>(z, stride, vocab, level1, stats, entropies, report);
-  __shared__ bool last;
-  const std::ptrdiff_t b = blockIdx.x / unsigned(pools.rows);
+__global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
+gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, Level1 level1,
+              RowStat* stats, float* entropies, Report report, NbceParams params, Pools pools) {
+  __shared__ unsigned long long keys[kCandidates];  // the chunk's staged keys, then the row's candidates
+  __shared__ double h_shared[32];
+  __shared__ int n_shared[32];
+  __shared__ unsigned n_staged, first;
+  __shared__ bool last_chunk, last_row;
+  const std::ptrdiff_t row = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
+  const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
+  const Crossing level = level1.crossing[row];
+  const RowFrame& f = level.frame;
+  const int crossing = level.bin;
+  if (level.valid && crossing >= 0) {  // else nothing to gather: nucleus_row reports the row or keeps every token
+    if (threadIdx.x == 0) n_staged = 0;
+    __syncthreads();
+    float h_ahead = 0;
+    int n_ahead = 0;
+    for_each_token<In, VEC>(z + row * stride + begin, end - begin, [&](float x, std::ptrdiff_t i) {
+      if (!(x > -INFINITY)) return;
+      const int b = f.bin(x);
+      if (b < crossing) {
+        h_ahead += f.entropy_term(x), ++n_ahead;
+      } else if (b == crossing) {
+        const unsigned slot = atomicAdd(&n_staged, 1u);
+        if (slot < unsigned(kCandidates)) keys[slot] = f.key(x, begin + i);
+      }
+    });
+    double h[1] = {double(h_ahead)};
+    int n[1] = {n_ahead};
+    block_reduce(h, h_shared, Sum{});  // its barriers publish n_staged and keys
+    block_reduce(n, n_shared, Sum{});
+    if (threadIdx.x == 0) {
+      level1.ahead[row * gridDim.y + blockIdx.y] = {h[0], n[0]};
+      first = n_staged > 0 ? atomicAdd(&level1.count[row], n_staged) : 0u;
+    }
+    __syncthreads();
+    unsigned long long* candidates = level1.candidates + row * kCandidates;
+    const unsigned staged = min(n_staged, unsigned(kCandidates));
+    for (unsigned j = threadIdx.x; j < staged && first + j < unsigned(kCandidates); j += kPartialThreads)
+      candidates[first + j] = keys[j];
+  }
+  __threadfence();
+  __syncthreads();  // also: every read of the staged keys is done before nucleus_row overwrites them
+  if (threadIdx.x == 0) last_chunk = atomicAdd(&level1.done[row], 1u) == gridDim.y - 1;
+  __syncthreads();
+  if (!last_chunk) return;
+  __threadfence();
+  nucleus_row<In, VEC>(z, stride, vocab, level1, keys, stats, entropies, report);
+  const std::ptrdiff_t b = row / pools.rows;
   if (threadIdx.x == 0) {  // thread 0 wrote the row's statistics (or reported the row)
+    level1.done[row] = 0;
     __threadfence();
-    last = atomicAdd(&pools.done[b], 1u) == unsigned(pools.rows - 1);
+    last_row = atomicAdd(&pools.done[b], 1u) == unsigned(pools.rows - 1);
   }
   __syncthreads();
-  if (!last) return;
+  if (!last_row) return;
   __threadfence();
   publish_pool(stats + b * pools.rows, b, params, pools);
   if (threadIdx.x == 0) pools.done[b] = 0;
@@ -879,7 +882,7 @@ normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::pt
 /// kFinalise (no truncation): every block of sequence b derives its rows' LSE and entropy from the
 /// partials and selects the pool into shared memory, identical in every block (the same code on the
 /// same data); block (b, 0) alone writes the entropies, the selection and the report. Otherwise the
-/// statistics and pool of nucleus_kernel or finalise_kernel. Then merge_chunk, the chunk's (max, Σ)
+/// statistics and pool of gather_kernel or finalise_kernel. Then merge_chunk, the chunk's (max, Σ)
 /// published, the barrier, and the sequence's normaliser from all its chunks applied to the block's
 /// own chunk: y kept in registers when each thread holds one access of the chunk, else re-read (the
 /// thread's own writes, from L2). Launched as a programmatic dependent of the kernel before it, the
@@ -1193,9 +1196,8 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
       const std::ptrdiff_t level1_chunk = chunk_length(vocab, level1.chunks);
       histogram_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk,
                                                                             ws->partials, row_chunks, top_k, target, level1);
-      gather_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk, level1);
-      nucleus_kernel<In, VEC><<<unsigned(rows), kNucleusThreads, 0, stream>>>(zt, logits_stride, vocab, level1, ws->stats,
-                                                                            entropies, report, params, pools);
+      gather_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk, level1,
+                                                                         ws->stats, entropies, report, params, pools);
     } else if (!finalise_in_tail) {
       finalise_kernel<<<unsigned(ws->batch), kFinaliseThreads, 0, stream>>>(ws->partials, row_chunks, ws->stats, entropies,
                                                                            report, params, pools);
