@@ -124,22 +124,29 @@ void rotate(cudaStream_t stream, Report report, InputType in, const void* x, std
 /// driver at each synchronisation (the default pool's release threshold is 0), so a prefill does not
 /// map its O(L·d) scratch again at every call. It holds at most the largest scratch requested; the
 /// driver frees it at exit.
-cudaMemPool_t scratch_pool() {
+/// make(device) for the current device, made once per device (thread-safe) and kept.
+template <class Make> auto once_per_device(Make make) {
   static std::mutex mutex;
-  static std::map<int, cudaMemPool_t> pools;
+  static std::map<int, decltype(make(0))> values;
   int device = 0;
   check(cudaGetDevice(&device), "cudaGetDevice");
   const std::lock_guard<std::mutex> lock(mutex);
-  if (const auto found = pools.find(device); found != pools.end()) return found->second;
-  cudaMemPoolProps props{};
-  props.allocType = cudaMemAllocationTypePinned;
-  props.location.type = cudaMemLocationTypeDevice;
-  props.location.id = device;
-  cudaMemPool_t pool = nullptr;
-  check(cudaMemPoolCreate(&pool, &props), "cudaMemPoolCreate");
-  std::uint64_t keep = UINT64_MAX;
-  check(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep), "cudaMemPoolSetAttribute");
-  return pools[device] = pool;
+  if (const auto found = values.find(device); found != values.end()) return found->second;
+  return values[device] = make(device);
+}
+
+cudaMemPool_t scratch_pool() {
+  return once_per_device([](int device) {
+    cudaMemPoolProps props{};
+    props.allocType = cudaMemAllocationTypePinned;
+    props.location.type = cudaMemLocationTypeDevice;
+    props.location.id = device;
+    cudaMemPool_t pool = nullptr;
+    check(cudaMemPoolCreate(&pool, &props), "cudaMemPoolCreate");
+    std::uint64_t keep = UINT64_MAX;
+    check(cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep), "cudaMemPoolSetAttribute");
+    return pool;
+  });
 }
 
 /// Stream-ordered device scratch from scratch_pool(), carved into 256-byte aligned pieces: add()
@@ -680,25 +687,21 @@ __global__ void sm90a_probe(int* has) {
 bool use_wgmma() {
   if (const char* kernel = std::getenv("PROBSPACE_ATTENTION_KERNEL"); kernel != nullptr && std::string(kernel) == "mma.sync")
     return false;
-  static std::mutex mutex;
-  static std::map<int, bool> known;
-  int device = 0;
-  check(cudaGetDevice(&device), "cudaGetDevice");
-  const std::lock_guard<std::mutex> lock(mutex);
-  if (const auto found = known.find(device); found != known.end()) return found->second;
-  int major = 0, minor = 0;
-  check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "cudaDeviceGetAttribute");
-  check(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device), "cudaDeviceGetAttribute");
-  int has = 0;
-  if (major == 9 && minor == 0) {
-    int* flag = nullptr;
-    check(cudaMalloc(&flag, sizeof(int)), "cudaMalloc");
-    sm90a_probe<<<1, 1>>>(flag);
-    const cudaError_t status = cudaMemcpy(&has, flag, sizeof(int), cudaMemcpyDeviceToHost);
-    cudaFree(flag);
-    check(status, "cudaMemcpy (sm_90a probe)");
-  }
-  return known[device] = has != 0;
+  return once_per_device([](int device) {
+    int major = 0, minor = 0;
+    check(cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, device), "cudaDeviceGetAttribute");
+    check(cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, device), "cudaDeviceGetAttribute");
+    int has = 0;
+    if (major == 9 && minor == 0) {
+      int* flag = nullptr;
+      check(cudaMalloc(&flag, sizeof(int)), "cudaMalloc");
+      sm90a_probe<<<1, 1>>>(flag);
+      const cudaError_t status = cudaMemcpy(&has, flag, sizeof(int), cudaMemcpyDeviceToHost);
+      cudaFree(flag);
+      check(status, "cudaMemcpy (sm_90a probe)");
+    }
+    return has != 0;
+  });
 }
 
 template <int D, class Out>
