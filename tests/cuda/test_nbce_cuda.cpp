@@ -166,9 +166,9 @@ TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
   compare<bfloat16>(Pooling::MinEntropy, Truncation::None(), 2, 3, 509, false);
   // 16-byte loads, chunks of more than one access per thread (an H200's 264 resident blocks / 64
   // sequences: 4 chunks of 8192): y re-read, without and with truncation. The truncated case is top-k:
-  // top-p here (192 rows of 32768) put 4 tokens within 1e-6 of a row's boundary and one merged
-  // log-prob 5.9e-4 (average pooling) or 9.2e-4 (soft) from the CPU's on the H200, which the
-  // boundary allowance above does not cover (not yet explained; docs/inference.md).
+  // with top-p here (192 rows of 32768) a row-0 boundary token decided the other way switches its
+  // §4 branch and moves the sequence's normaliser, so every log-prob by up to 5.9e-4 on the H200
+  // (docs/inference.md), which the per-token boundary allowance above does not cover.
   compare<float>(Pooling::SoftEntropy, Truncation::None(), 64, 3, 32768, false);
   compare<float>(Pooling::Average, Truncation::TopK(50), 64, 3, 32768, false);
   compare<bfloat16>(Pooling::MinEntropy, Truncation::None(), 64, 3, 32768, false);
