@@ -346,7 +346,7 @@ __device__ __forceinline__ void store_rows(const float (&o)[D / 8][4], float (&l
   }
 }
 
-enum class Phase { Far, Mixed, Near };
+enum class Phase { Far, Mixed, Near, None };
 
 /// Block (x, h): query tile gridDim.x − 1 − x (longest causal rows first) of query head h, 8 warps of
 /// 16 rows; the block sweeps the 64-key tiles j0 = 0, 64, … ≤ its last row, double-buffered in shared
@@ -633,54 +633,57 @@ __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a,
     far_end = tiles_to(i0 - (kKeyTile - 1));
     near_begin = tiles_to(i0 + kQueryTile - 1);
   }
-  const auto primary = [&](std::ptrdiff_t t, float (&s)[kKeyTile / 8][4]) {  // Q1·K1ᵀ, or Q2·K2ᵀ on a far tile
-    if (t < far_end) scores(s, q2s, slot(t, 2));
-    else scores(s, q1s, slot(t, 0));
+  // A tile's first product (Q2·K2ᵀ on a far tile, else Q1·K1ᵀ) into s; kPhase None: no tile.
+  const auto primary = [&](std::ptrdiff_t t, float (&s)[kKeyTile / 8][4], auto phase) {
+    constexpr Phase kPhase = decltype(phase)::value;
+    if constexpr (kPhase == Phase::Far) scores(s, q2s, slot(t, 2));
+    else if constexpr (kPhase != Phase::None) scores(s, q1s, slot(t, 0));
   };
-  const auto mixed = [&](std::ptrdiff_t t) { return t >= far_end && t < near_begin; };
 
-  // Tile t's step, its scores already issued into `cur`: issue the next tile's into `next` (they run
-  // on the tensor cores during this tile's softmax), then this tile's softmax and P·V. Tile t + 2
-  // loads into the stage of tile t − 1, whose P·V both warpgroups have waited for before the barrier.
-  // A warpgroup whose rows all lie above a tile still runs it (every score −∞, P = 0): a branch on the
-  // warpgroup would make the wgmma instructions synchronous.
-  const auto step = [&](std::ptrdiff_t t, float (&cur)[kKeyTile / 8][4], float (&next)[kKeyTile / 8][4]) {
-    if (t + 1 < tiles) {
+  // Tile t's step (phase kCur), its first product already in `next`: issue the following tile's
+  // (phase kNext) into `next` — it runs on the tensor cores during this tile's softmax — then this
+  // tile's softmax and P·V. Tile t + 2 loads into the stage of tile t − 1, whose P·V both warpgroups
+  // have waited for before the barrier. A warpgroup whose rows all lie above a tile still runs it
+  // (every score −∞, P = 0), and the phases are template arguments: ptxas keeps the wgmma
+  // instructions asynchronous only without branches around them.
+  const auto step = [&](std::ptrdiff_t t, auto current, auto following) {
+    constexpr Phase kCur = decltype(current)::value, kNext = decltype(following)::value;
+#pragma unroll
+    for (int n = 0; n < kKeyTile / 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) sa[n][e] = sb[n][e];  // this tile's first product
+    if constexpr (kNext != Phase::None) {
       asm volatile("cp.async.wait_group 0;\n" ::);
       asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // this thread's copies, to wgmma's reads
     }
     __syncthreads();  // tile t + 1 is in; every warpgroup is done with tile t − 1
     if (t + 2 < tiles) load_stage(t + 2);
     wgmma_fence();
-    if (mixed(t)) {
+    if constexpr (kCur == Phase::Mixed) {  // waited at once: ptxas tracks only wait_group 0
       scores(s2, q2s, slot(t, 2));
       wgmma_commit();
-    }
-    if (t + 1 < tiles) {
-      primary(t + 1, next);
-      wgmma_commit();
-      asm volatile("wgmma.wait_group.sync.aligned 1;\n" ::: "memory");  // all but the next tile's scores
-    } else {
       wgmma_wait();
+      hold(s2);
+      wgmma_fence();
     }
-    hold(cur);
-    hold(s2);
+    primary(t + 1, sb, following);
+    wgmma_commit();
     const std::ptrdiff_t j0 = t * kKeyTile;
     const int distance0 = int(iw - j0) + lane / 4 - 2 * (lane % 4);  // i − j of the lane's first element
     const auto distance = [&](int n, int e) { return distance0 + 8 * (e / 2) - e % 2 - 8 * n; };
-    if (mixed(t))  // pass 2 where i − j ≥ w
+    if constexpr (kCur == Phase::Mixed)  // pass 2 where i − j ≥ w
 #pragma unroll
       for (int n = 0; n < kKeyTile / 8; ++n)
 #pragma unroll
         for (int e = 0; e < 4; ++e)
-          if (distance(n, e) >= window) cur[n][e] = s2[n][e];
+          if (distance(n, e) >= window) sa[n][e] = s2[n][e];
     float correction[2];
-    softmax_tile(cur, distance, j0 + kKeyTile - 1 > iw, m, l, correction);
+    softmax_tile(sa, distance, j0 + kKeyTile - 1 > iw, m, l, correction);
     std::uint32_t p[kKeyTile / 16][4];
 #pragma unroll
-    for (int kk = 0; kk < kKeyTile / 16; ++kk) p_fragment(cur, kk, p[kk]);
-    wgmma_wait();  // the next tile's scores (ran during the softmax)
-    hold(next);
+    for (int kk = 0; kk < kKeyTile / 16; ++kk) p_fragment(sa, kk, p[kk]);
+    wgmma_wait();  // the following tile's product (ran during the softmax)
+    hold(sb);
     rescale(o, correction);
     wgmma_fence();
 #pragma unroll
@@ -690,20 +693,40 @@ __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a,
     wgmma_wait();  // P·V of tile t
     hold(o);
   };
+  using Far = std::integral_constant<Phase, Phase::Far>;
+  using Mixed = std::integral_constant<Phase, Phase::Mixed>;
+  using Near = std::integral_constant<Phase, Phase::Near>;
+  using None = std::integral_constant<Phase, Phase::None>;
+  const auto phase_of = [&](std::ptrdiff_t t) { return t >= tiles ? Phase::None : t < far_end ? Phase::Far : t < near_begin ? Phase::Mixed : Phase::Near; };
+  // f(phase constant) for a phase known at run time (once per segment, outside the hot loops).
+  const auto with_phase = [&](Phase phase, auto&& f) {
+    if (phase == Phase::Far) f(Far{});
+    else if (phase == Phase::Mixed) f(Mixed{});
+    else if (phase == Phase::Near) f(Near{});
+    else f(None{});
+  };
   if (tiles > 1) load_stage(1);
   if (tiles > 1) asm volatile("cp.async.wait_group 1;\n" ::);  // Q and tile 0
   else asm volatile("cp.async.wait_group 0;\n" ::);
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
   __syncthreads();
   wgmma_fence();
-  primary(0, sa);
+  with_phase(phase_of(0), [&](auto phase) { primary(0, sb, phase); });
   wgmma_commit();
-  std::ptrdiff_t t = 0;
-  for (; t + 1 < tiles; t += 2) {  // two tiles per turn: the score buffers trade places without copies
-    step(t, sa, sb);
-    step(t + 1, sb, sa);
+  wgmma_wait();
+  hold(sb);
+  // The segments far [0, far_end), mixed, near [near_begin, tiles): every step but a segment's last
+  // has a following tile of its own phase.
+  const auto segment = [&](std::ptrdiff_t begin, std::ptrdiff_t end, auto current) {
+    if (begin >= end) return;
+    for (std::ptrdiff_t t = begin; t + 1 < end; ++t) step(t, current, current);
+    with_phase(phase_of(end), [&](auto following) { step(end - 1, current, following); });
+  };
+  if constexpr (kTwoPass) {
+    segment(0, far_end, Far{});
+    segment(far_end, near_begin, Mixed{});
   }
-  if (t < tiles) step(t, sa, sb);
+  segment(near_begin, tiles, Near{});
   store_rows<D>(o, l, iw, lane, a, h, out);
 #else
   __trap();  // launched only on devices of compute capability 9.0 (sm_90a machine code)
