@@ -346,7 +346,7 @@ __device__ __forceinline__ void store_rows(const float (&o)[D / 8][4], float (&l
   }
 }
 
-enum class Phase { Far, Mixed, Near, None };
+enum class Phase { Far, Mixed, Near };
 
 /// Block (x, h): query tile gridDim.x − 1 − x (longest causal rows first) of query head h, 8 warps of
 /// 16 rows; the block sweeps the 64-key tiles j0 = 0, 64, … ≤ its last row, double-buffered in shared
@@ -633,26 +633,25 @@ __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a,
     far_end = tiles_to(i0 - (kKeyTile - 1));
     near_begin = tiles_to(i0 + kQueryTile - 1);
   }
-  // A tile's first product (Q2·K2ᵀ on a far tile, else Q1·K1ᵀ) into s; kPhase None: no tile.
-  const auto primary = [&](std::ptrdiff_t t, float (&s)[kKeyTile / 8][4], auto phase) {
-    constexpr Phase kPhase = decltype(phase)::value;
-    if constexpr (kPhase == Phase::Far) scores(s, q2s, slot(t, 2));
-    else if constexpr (kPhase != Phase::None) scores(s, q1s, slot(t, 0));
+  // A tile's first product into s: Q2·K2ᵀ on a far tile, else Q1·K1ᵀ — one instruction sequence
+  // whose operands are chosen (a branch around wgmma instructions makes ptxas serialise them). Past
+  // the last tile it reads a stale stage, and the result is never used.
+  const auto primary = [&](std::ptrdiff_t t, float (&s)[kKeyTile / 8][4]) {
+    const bool far = t < far_end;
+    scores(s, far ? q2s : q1s, slot(t, far ? 2 : 0));
   };
-
-  // Tile t's step (phase kCur), its first product already in `next`: issue the following tile's
-  // (phase kNext) into `next` — it runs on the tensor cores during this tile's softmax — then this
-  // tile's softmax and P·V. Tile t + 2 loads into the stage of tile t − 1, whose P·V both warpgroups
-  // have waited for before the barrier. A warpgroup whose rows all lie above a tile still runs it
-  // (every score −∞, P = 0), and the phases are template arguments: ptxas keeps the wgmma
-  // instructions asynchronous only without branches around them.
-  const auto step = [&](std::ptrdiff_t t, auto current, auto following) {
-    constexpr Phase kCur = decltype(current)::value, kNext = decltype(following)::value;
+  // Tile t's step (phase kCur), its first product already in sb: issue the next tile's into sb — it
+  // runs on the tensor cores during this tile's softmax — then this tile's softmax (on a copy, sa)
+  // and P·V. Tile t + 2 loads into the stage of tile t − 1, whose P·V both warpgroups have waited for
+  // before the barrier. A warpgroup whose rows all lie above a tile still runs it (every score −∞,
+  // P = 0): a branch on the warpgroup would make the wgmma instructions synchronous.
+  const auto step = [&](std::ptrdiff_t t, auto current) {
+    constexpr Phase kCur = decltype(current)::value;
 #pragma unroll
     for (int n = 0; n < kKeyTile / 8; ++n)
 #pragma unroll
       for (int e = 0; e < 4; ++e) sa[n][e] = sb[n][e];  // this tile's first product
-    if constexpr (kNext != Phase::None) {
+    if (t + 1 < tiles) {
       asm volatile("cp.async.wait_group 0;\n" ::);
       asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // this thread's copies, to wgmma's reads
     }
@@ -666,7 +665,7 @@ __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a,
       hold(s2);
       wgmma_fence();
     }
-    primary(t + 1, sb, following);
+    primary(t + 1, sb);
     wgmma_commit();
     const std::ptrdiff_t j0 = t * kKeyTile;
     const int distance0 = int(iw - j0) + lane / 4 - 2 * (lane % 4);  // i − j of the lane's first element
@@ -696,31 +695,18 @@ __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a,
   using Far = std::integral_constant<Phase, Phase::Far>;
   using Mixed = std::integral_constant<Phase, Phase::Mixed>;
   using Near = std::integral_constant<Phase, Phase::Near>;
-  using None = std::integral_constant<Phase, Phase::None>;
-  const auto phase_of = [&](std::ptrdiff_t t) { return t >= tiles ? Phase::None : t < far_end ? Phase::Far : t < near_begin ? Phase::Mixed : Phase::Near; };
-  // f(phase constant) for a phase known at run time (once per segment, outside the hot loops).
-  const auto with_phase = [&](Phase phase, auto&& f) {
-    if (phase == Phase::Far) f(Far{});
-    else if (phase == Phase::Mixed) f(Mixed{});
-    else if (phase == Phase::Near) f(Near{});
-    else f(None{});
-  };
   if (tiles > 1) load_stage(1);
   if (tiles > 1) asm volatile("cp.async.wait_group 1;\n" ::);  // Q and tile 0
   else asm volatile("cp.async.wait_group 0;\n" ::);
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
   __syncthreads();
   wgmma_fence();
-  with_phase(phase_of(0), [&](auto phase) { primary(0, sb, phase); });
+  primary(0, sb);
   wgmma_commit();
   wgmma_wait();
   hold(sb);
-  // The segments far [0, far_end), mixed, near [near_begin, tiles): every step but a segment's last
-  // has a following tile of its own phase.
   const auto segment = [&](std::ptrdiff_t begin, std::ptrdiff_t end, auto current) {
-    if (begin >= end) return;
-    for (std::ptrdiff_t t = begin; t + 1 < end; ++t) step(t, current, current);
-    with_phase(phase_of(end), [&](auto following) { step(end - 1, current, following); });
+    for (std::ptrdiff_t t = begin; t < end; ++t) step(t, current);
   };
   if constexpr (kTwoPass) {
     segment(0, far_end, Far{});
