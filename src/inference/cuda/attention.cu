@@ -277,18 +277,17 @@ __device__ __forceinline__ void score_keys(Fragment&& fragment, std::uint32_t ke
 
 /// Causal mask and online softmax of one warp's scores over a 64-key tile (log2 units, the m16n8
 /// accumulator layout: rows lane/4 and lane/4 + 8): −∞ where distance(n, e) < 0 on a diagonal tile,
-/// the new row max over the row's 4 lanes, l and O rescaled, P = 2^{S − m} in place and this lane's
-/// share of it added to l.
-template <int DN, class Distance>
+/// the new row max over the row's 4 lanes, l rescaled, P = 2^{S − m} in place and this lane's share
+/// of it added to l; `correction` gets the factors by which O's rows must be rescaled.
+template <class Distance>
 __device__ __forceinline__ void softmax_tile(float (&s)[kKeyTile / 8][4], Distance distance, bool diagonal, float (&m)[2],
-                                             float (&l)[2], float (&o)[DN][4]) {
+                                             float (&l)[2], float (&correction)[2]) {
   if (diagonal)
 #pragma unroll
     for (int n = 0; n < kKeyTile / 8; ++n)
 #pragma unroll
       for (int e = 0; e < 4; ++e)
         if (distance(n, e) < 0) s[n][e] = -INFINITY;
-  float correction[2];
 #pragma unroll
   for (int r = 0; r < 2; ++r) {
     float tile_max = -INFINITY;
@@ -308,6 +307,10 @@ __device__ __forceinline__ void softmax_tile(float (&s)[kKeyTile / 8][4], Distan
       s[n][e] = exp2f(s[n][e] - m[e / 2]);
       l[e / 2] += s[n][e];  // this lane's share of the row sum; the 4 lanes are added at the end
     }
+}
+
+/// O's rows times softmax_tile's corrections.
+template <int DN> __device__ __forceinline__ void rescale(float (&o)[DN][4], const float (&correction)[2]) {
 #pragma unroll
   for (int n = 0; n < DN; ++n)
 #pragma unroll
@@ -440,7 +443,9 @@ __global__ void __launch_bounds__(kFlashThreads, 1) flash_kernel(FlashArgs a, Ou
           for (int e = 0; e < 4; ++e)
             if (distance(2 * n + x, e) >= window) s[2 * n + x][e] = s2[x][e];
       }
-    softmax_tile(s, distance, diagonal, m, l, o);
+    float correction[2];
+    softmax_tile(s, distance, diagonal, m, l, correction);
+    rescale(o, correction);
     // O += P·V: P's accumulators of key blocks 2kk, 2kk + 1 are the A fragment of key step kk.
     const std::uint32_t values = stage + 2 * kTileBytes;
     const int matrix = lane / 8;
@@ -604,11 +609,11 @@ __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a,
                descriptor(k + std::uint32_t(kk / 4) * kKeyTile * 128 + within, 16, kSwizzleAtom), kk > 0);
     }
   };
-  float o[D / 8][4], s[kKeyTile / 8][4], s2[kKeyTile / 8][4];
+  float o[D / 8][4], sa[kKeyTile / 8][4], sb[kKeyTile / 8][4], s2[kKeyTile / 8][4];
 #pragma unroll
   for (int n = 0; n < kKeyTile / 8; ++n)
 #pragma unroll
-    for (int e = 0; e < 4; ++e) s[n][e] = s2[n][e] = 0.0f;
+    for (int e = 0; e < 4; ++e) sa[n][e] = sb[n][e] = s2[n][e] = 0.0f;
 #pragma unroll
   for (int n = 0; n < D / 8; ++n)
 #pragma unroll
@@ -616,58 +621,98 @@ __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a,
   float m[2] = {-INFINITY, -INFINITY}, l[2] = {0.0f, 0.0f};  // rows lane/4 and lane/4 + 8, log2 units
 
   const std::ptrdiff_t tiles = (i0 + kQueryTile + kKeyTile - 1) / kKeyTile;  // key tiles up to the last row
-  // One tile's step; the phase (constant) says which products it computes: far Q2·K2ᵀ, near Q1·K1ᵀ,
-  // mixed both with the per-element select (the branches stay uniform, which keeps the wgmma
-  // instructions asynchronous).
-  const auto step = [&](std::ptrdiff_t t, auto phase) {
-    constexpr Phase kPhase = decltype(phase)::value;
-    asm volatile("cp.async.wait_group 0;\n" ::);
-    asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // this thread's copies, to wgmma's reads
-    __syncthreads();  // tile t is in; every warpgroup is done with tile t − 2, whose stage loads next
-    if (t + 1 < tiles) load_stage(t + 1);
-    const std::ptrdiff_t j0 = t * kKeyTile;
-    if (j0 > ig + 63) return;  // above the diagonal for all of this warpgroup's rows
-    wgmma_fence();
-    if (kPhase == Phase::Far) scores(s, q2s, slot(t, 2));
-    else scores(s, q1s, slot(t, 0));
-    if (kPhase == Phase::Mixed) scores(s2, q2s, slot(t, 2));
-    wgmma_commit();
-    wgmma_wait();
-    hold(s);
-    hold(s2);
-    const int distance0 = int(iw - j0) + lane / 4 - 2 * (lane % 4);  // i − j of the lane's first element
-    const auto distance = [&](int n, int e) { return distance0 + 8 * (e / 2) - e % 2 - 8 * n; };
-    if (kPhase == Phase::Mixed)  // pass 2 where i − j ≥ w
-#pragma unroll
-      for (int n = 0; n < kKeyTile / 8; ++n)
-#pragma unroll
-        for (int e = 0; e < 4; ++e)
-          if (distance(n, e) >= window) s[n][e] = s2[n][e];
-    softmax_tile(s, distance, j0 + kKeyTile - 1 > iw, m, l, o);
-    std::uint32_t p[kKeyTile / 16][4];
-#pragma unroll
-    for (int kk = 0; kk < kKeyTile / 16; ++kk) p_fragment(s, kk, p[kk]);
-    wgmma_fence();
-#pragma unroll
-    for (int kk = 0; kk < kKeyTile / 16; ++kk)  // keys 16kk … 16kk + 15: two 8-key atoms of V
-      wgmma_rs(o, p[kk], descriptor(slot(t, 1) + std::uint32_t(kk) * 2 * kSwizzleAtom, kKeyTile * 128, kSwizzleAtom));
-    wgmma_commit();
-    wgmma_wait();  // (left in flight across the loop, ptxas serialises every wgmma)
-    hold(o);
-  };
-  // Phases of the block's sweep as in flash_kernel: far (every distance of the block's tile ≥ w),
-  // mixed, near (every distance < w). RoPE: near throughout.
-  std::ptrdiff_t t = 0;
+  // Phases of the block's sweep as in flash_kernel, by tile index (uniform over the block: the wgmma
+  // instructions stay asynchronous): far (every distance of the block's tile ≥ w: Q2·K2ᵀ), mixed
+  // (both products, the per-element select), near (Q1·K1ᵀ). RoPE: near throughout.
+  std::ptrdiff_t far_end = 0, near_begin = 0;
   if constexpr (kTwoPass) {
     const auto tiles_to = [&](std::ptrdiff_t row) {  // the tiles with row − j0 ≥ w
       const std::ptrdiff_t count = row < w ? 0 : std::ptrdiff_t((row - w) / kKeyTile + 1);
       return count < tiles ? count : tiles;
     };
-    const std::ptrdiff_t far_end = tiles_to(i0 - (kKeyTile - 1)), near_begin = tiles_to(i0 + kQueryTile - 1);
-    for (; t < far_end; ++t) step(t, std::integral_constant<Phase, Phase::Far>{});
-    for (; t < near_begin; ++t) step(t, std::integral_constant<Phase, Phase::Mixed>{});
+    far_end = tiles_to(i0 - (kKeyTile - 1));
+    near_begin = tiles_to(i0 + kQueryTile - 1);
   }
-  for (; t < tiles; ++t) step(t, std::integral_constant<Phase, Phase::Near>{});
+  // A tile's first product into s: Q2·K2ᵀ on a far tile, else Q1·K1ᵀ — one instruction sequence
+  // whose operands are chosen (a branch around wgmma instructions makes ptxas serialise them). Past
+  // the last tile it reads a stale stage, and the result is never used.
+  const auto primary = [&](std::ptrdiff_t t, float (&s)[kKeyTile / 8][4]) {
+    const bool far = t < far_end;
+    scores(s, far ? q2s : q1s, slot(t, far ? 2 : 0));
+  };
+  // Tile t's step (phase kCur), its first product already in sb: issue the next tile's into sb — it
+  // runs on the tensor cores during this tile's softmax — then this tile's softmax (on a copy, sa)
+  // and P·V. Tile t + 2 loads into the stage of tile t − 1, whose P·V both warpgroups have waited for
+  // before the barrier. A warpgroup whose rows all lie above a tile still runs it (every score −∞,
+  // P = 0): a branch on the warpgroup would make the wgmma instructions synchronous.
+  const auto step = [&](std::ptrdiff_t t, auto current) {
+    constexpr Phase kCur = decltype(current)::value;
+#pragma unroll
+    for (int n = 0; n < kKeyTile / 8; ++n)
+#pragma unroll
+      for (int e = 0; e < 4; ++e) sa[n][e] = sb[n][e];  // this tile's first product
+    if (t + 1 < tiles) {
+      asm volatile("cp.async.wait_group 0;\n" ::);
+      asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // this thread's copies, to wgmma's reads
+    }
+    __syncthreads();  // tile t + 1 is in; every warpgroup is done with tile t − 1
+    if (t + 2 < tiles) load_stage(t + 2);
+    wgmma_fence();
+    if constexpr (kCur == Phase::Mixed) {  // waited at once: ptxas tracks only wait_group 0
+      scores(s2, q2s, slot(t, 2));
+      wgmma_commit();
+      wgmma_wait();
+      hold(s2);
+      wgmma_fence();
+    }
+    primary(t + 1, sb);
+    wgmma_commit();
+    const std::ptrdiff_t j0 = t * kKeyTile;
+    const int distance0 = int(iw - j0) + lane / 4 - 2 * (lane % 4);  // i − j of the lane's first element
+    const auto distance = [&](int n, int e) { return distance0 + 8 * (e / 2) - e % 2 - 8 * n; };
+    if constexpr (kCur == Phase::Mixed)  // pass 2 where i − j ≥ w
+#pragma unroll
+      for (int n = 0; n < kKeyTile / 8; ++n)
+#pragma unroll
+        for (int e = 0; e < 4; ++e)
+          if (distance(n, e) >= window) sa[n][e] = s2[n][e];
+    float correction[2];
+    softmax_tile(sa, distance, j0 + kKeyTile - 1 > iw, m, l, correction);
+    std::uint32_t p[kKeyTile / 16][4];
+#pragma unroll
+    for (int kk = 0; kk < kKeyTile / 16; ++kk) p_fragment(sa, kk, p[kk]);
+    wgmma_wait();  // the following tile's product (ran during the softmax)
+    hold(sb);
+    rescale(o, correction);
+    wgmma_fence();
+#pragma unroll
+    for (int kk = 0; kk < kKeyTile / 16; ++kk)  // keys 16kk … 16kk + 15: two 8-key atoms of V
+      wgmma_rs(o, p[kk], descriptor(slot(t, 1) + std::uint32_t(kk) * 2 * kSwizzleAtom, kKeyTile * 128, kSwizzleAtom));
+    wgmma_commit();
+    wgmma_wait();  // P·V of tile t
+    hold(o);
+  };
+  using Far = std::integral_constant<Phase, Phase::Far>;
+  using Mixed = std::integral_constant<Phase, Phase::Mixed>;
+  using Near = std::integral_constant<Phase, Phase::Near>;
+  if (tiles > 1) load_stage(1);
+  if (tiles > 1) asm volatile("cp.async.wait_group 1;\n" ::);  // Q and tile 0
+  else asm volatile("cp.async.wait_group 0;\n" ::);
+  asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
+  __syncthreads();
+  wgmma_fence();
+  primary(0, sb);
+  wgmma_commit();
+  wgmma_wait();
+  hold(sb);
+  const auto segment = [&](std::ptrdiff_t begin, std::ptrdiff_t end, auto current) {
+    for (std::ptrdiff_t t = begin; t < end; ++t) step(t, current);
+  };
+  if constexpr (kTwoPass) {
+    segment(0, far_end, Far{});
+    segment(far_end, near_begin, Mixed{});
+  }
+  segment(near_begin, tiles, Near{});
   store_rows<D>(o, l, iw, lane, a, h, out);
 #else
   __trap();  // launched only on devices of compute capability 9.0 (sm_90a machine code)
