@@ -562,11 +562,12 @@ __device__ __forceinline__ void wgmma_rs(float (&o)[16][4], const std::uint32_t 
 #endif
 
 /// As flash_kernel, for sm_90a: block (x, h) takes query tile gridDim.x − 1 − x of head h, each of its
-/// two warpgroups 64 rows; Q1 (and Q2) sit in shared memory for the whole sweep, so every 64-key
-/// tile computes the products its distance range needs per warpgroup (one, or both with a per-element
-/// select where the band i − j = w crosses it). S = Q·Kᵀ: wgmma m64n64k16 (A, B from shared memory);
-/// O += P·V: m64nDk16 with P from registers. Key/value tiles rotate through three stages: tile t + 1
-/// loads (cp.async) while tile t computes and P·V of tile t − 1 may still run (waited with S of t).
+/// two warpgroups 64 rows; Q1 (and Q2) sit in shared memory for the whole sweep, so a 64-key tile
+/// computes the products its phase needs (far Q2·K2ᵀ, near Q1·K1ᵀ, mixed both with the per-element
+/// select where the band i − j = w crosses the block's rows). S = Q·Kᵀ: wgmma m64n64k16 (A, B from
+/// shared memory); O += P·V: m64nDk16 with P from registers. Key/value tiles rotate through three
+/// stages (tile t + 2 loads by cp.async while tile t computes), and the next tile's S runs on the
+/// tensor cores during this tile's softmax.
 template <int D, bool kTwoPass, class Out>
 __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a, Out* __restrict__ out) {
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)
