@@ -346,6 +346,20 @@ __device__ __forceinline__ void store_rows(const float (&o)[D / 8][4], float (&l
   }
 }
 
+/// The phases of a block's sweep over its `tiles` key tiles of kKeyTile keys (query rows i0 …
+/// i0 + kQueryTile − 1, window w; j0 ascending, distances descending): tiles [0, far_end) have every
+/// distance i − j ≥ w, tiles [near_begin, tiles) every distance < w, those between are mixed.
+struct Phases {
+  std::ptrdiff_t far_end, near_begin;
+};
+__device__ __forceinline__ Phases sweep_phases(std::ptrdiff_t i0, std::ptrdiff_t tiles, long long w) {
+  const auto tiles_to = [&](std::ptrdiff_t row) {  // the tiles with row − j0 ≥ w
+    const std::ptrdiff_t count = row < w ? 0 : std::ptrdiff_t((row - w) / kKeyTile + 1);
+    return count < tiles ? count : tiles;
+  };
+  return {tiles_to(i0 - (kKeyTile - 1)), tiles_to(i0 + kQueryTile - 1)};
+}
+
 enum class Phase { Far, Mixed, Near };
 
 /// Block (x, h): query tile gridDim.x − 1 − x (longest causal rows first) of query head h, 8 warps of
@@ -465,15 +479,8 @@ __global__ void __launch_bounds__(kFlashThreads, 1) flash_kernel(FlashArgs a, Ou
   };
   // Phases of the block's sweep (j0 ascending, distances descending): far (every distance of the
   // block's tile ≥ w: K2 and Q2 only), mixed, near (every distance < w). RoPE: near throughout.
-  std::ptrdiff_t far_end = 0, near_begin = 0;
-  if constexpr (kTwoPass) {
-    const auto tiles_to = [&](std::ptrdiff_t row) {  // the tiles with row − j0 ≥ w
-      const std::ptrdiff_t count = row < w ? 0 : std::ptrdiff_t((row - w) / kKeyTile + 1);
-      return count < tiles ? count : tiles;
-    };
-    far_end = tiles_to(i0 - (kKeyTile - 1));
-    near_begin = tiles_to(i0 + kQueryTile - 1);
-  }
+  const Phases phases = kTwoPass ? sweep_phases(i0, tiles, w) : Phases{0, 0};
+  const std::ptrdiff_t far_end = phases.far_end, near_begin = phases.near_begin;
   load_stage(0, 0);
   std::ptrdiff_t t = 0;
   if constexpr (kTwoPass) {
@@ -625,15 +632,8 @@ __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a,
   // Phases of the block's sweep as in flash_kernel, by tile index (uniform over the block: the wgmma
   // instructions stay asynchronous): far (every distance of the block's tile ≥ w: Q2·K2ᵀ), mixed
   // (both products, the per-element select), near (Q1·K1ᵀ). RoPE: near throughout.
-  std::ptrdiff_t far_end = 0, near_begin = 0;
-  if constexpr (kTwoPass) {
-    const auto tiles_to = [&](std::ptrdiff_t row) {  // the tiles with row − j0 ≥ w
-      const std::ptrdiff_t count = row < w ? 0 : std::ptrdiff_t((row - w) / kKeyTile + 1);
-      return count < tiles ? count : tiles;
-    };
-    far_end = tiles_to(i0 - (kKeyTile - 1));
-    near_begin = tiles_to(i0 + kQueryTile - 1);
-  }
+  const Phases phases = kTwoPass ? sweep_phases(i0, tiles, w) : Phases{0, 0};
+  const std::ptrdiff_t far_end = phases.far_end, near_begin = phases.near_begin;
   // A tile's first product into s: Q2·K2ᵀ on a far tile, else Q1·K1ᵀ — one instruction sequence
   // whose operands are chosen (a branch around wgmma instructions makes ptxas serialise them). Past
   // the last tile it reads a stale stage, and the result is never used.
