@@ -1,7 +1,7 @@
 # Optional CUDA backend (DESIGN.md): -DPROBSPACE_CUDA=AUTO|ON|OFF. With the toolkit, the sources under
-# src/inference/cuda join probspace_core (arch 90 machine code plus PTX unless
-# CMAKE_CUDA_ARCHITECTURES is set); without it PROBSPACE_NO_CUDA is defined and the CUDA entry points
-# report that the backend is not compiled in.
+# src/inference/cuda join probspace_core (sm_90a machine code: the wgmma prefill kernel needs the
+# arch-specific features; plus compute_90 PTX; unless CMAKE_CUDA_ARCHITECTURES is set); without it
+# PROBSPACE_NO_CUDA is defined and the CUDA entry points report that the backend is not compiled in.
 set(PROBSPACE_CUDA AUTO CACHE STRING "Build the CUDA backend: AUTO, ON or OFF")
 set_property(CACHE PROBSPACE_CUDA PROPERTY STRINGS AUTO ON OFF)
 set(PROBSPACE_WITH_CUDA OFF)
