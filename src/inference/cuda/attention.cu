@@ -510,14 +510,31 @@ template <int R> __device__ __forceinline__ std::uint32_t swizzled_offset(int ro
   return std::uint32_t((chunk / 8) * R * 128 + row * 128 + (((chunk % 8) ^ (row % 8)) * 16));
 }
 
-/// Queues the copy of R rows (`from`, leading dimension ld) into the swizzled tile at `to`.
-template <int R, int D> __device__ __forceinline__ void load_swizzled(std::uint32_t to, const Bf16* from, std::ptrdiff_t ld) {
-  constexpr int chunks = R * D / 8;
-  for (int id = int(threadIdx.x); id < chunks; id += kWgThreads) {
-    const int row = id / (D / 8), chunk = id % (D / 8);
-    copy_async(to + swizzled_offset<R>(row, chunk), from + row * ld + chunk * 8);
+/// A thread's share of the copy of R rows × D bf16 into a swizzled tile: chunk `chunk` of rows row0 +
+/// k·kRowStep (k < kPerThread). kRowStep is a multiple of 8, where the swizzle pattern repeats, so the
+/// thread's shared offsets differ by kRowStep·128 bytes and its global ones by kRowStep·ld elements: the
+/// index arithmetic is done once, not at every tile.
+template <int R, int D> class SwizzledCopy {
+  static constexpr int kChunksPerRow = D / 8, kRowStep = kWgThreads / kChunksPerRow, kPerThread = R / kRowStep;
+  static_assert(kRowStep % 8 == 0 && R % kRowStep == 0);
+  std::uint32_t to_;     // the thread's first chunk, bytes from the tile's start
+  std::ptrdiff_t from_;  // its first element, from the first row's
+  std::ptrdiff_t step_;  // kRowStep·ld
+
+ public:
+  __device__ explicit SwizzledCopy(std::ptrdiff_t ld) {
+    const int row = int(threadIdx.x) / kChunksPerRow, chunk = int(threadIdx.x) % kChunksPerRow;
+    to_ = swizzled_offset<R>(row, chunk);
+    from_ = row * ld + chunk * 8;
+    step_ = kRowStep * ld;
   }
-}
+  /// Queues the copy of the R rows from `rows` on into the tile at `tile`.
+  __device__ __forceinline__ void operator()(std::uint32_t tile, const Bf16* rows) const {
+    const Bf16* from = rows + from_;
+#pragma unroll
+    for (int k = 0; k < kPerThread; ++k, from += step_) copy_async(tile + to_ + std::uint32_t(k * kRowStep * 128), from);
+  }
+};
 
 #if defined(__CUDA_ARCH_FEAT_SM90_ALL)  // the wgmma helpers exist in sm_90a device code only
 /// A shared-memory matrix descriptor with 128-byte swizzle: start address, leading and stride byte
@@ -583,7 +600,6 @@ __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a,
   constexpr int kSlots = kTwoPass ? 3 : 2;  // K1, V, K2 per stage
   const std::uint32_t base = (shared_address(shared) + kSwizzleAtom - 1) & ~(kSwizzleAtom - 1);
   const std::uint32_t q1s = base, q2s = base + kQBytes, stages = base + (kTwoPass ? 2 : 1) * kQBytes;
-  const auto slot = [&](std::ptrdiff_t t, int k) { return stages + std::uint32_t((t % kWgStages) * kSlots + k) * kTileBytes; };
   const int warp = int(threadIdx.x) / 32, lane = int(threadIdx.x) % 32, group = warp / 4;
   const std::ptrdiff_t i0 = (std::ptrdiff_t(gridDim.x) - 1 - blockIdx.x) * kQueryTile;
   const int h = int(blockIdx.y), g = h / a.group;
@@ -596,27 +612,43 @@ __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a,
     return !kTwoPass || first_row - (j0 + kKeyTile - 1) < w;
   };
   const auto far_needed = [&](std::ptrdiff_t j0, std::ptrdiff_t last_row) { return kTwoPass && last_row - j0 >= w; };
-  const auto load_stage = [&](std::ptrdiff_t t) {
-    const std::ptrdiff_t j0 = t * kKeyTile, offset = j0 * a.kv_ld + std::ptrdiff_t(g) * D;
-    if (near_needed(j0, i0)) load_swizzled<kKeyTile, D>(slot(t, 0), a.k1 + offset, a.kv_ld);
-    load_swizzled<kKeyTile, D>(slot(t, 1), a.v + offset, a.kv_ld);
-    if (far_needed(j0, i0 + kQueryTile - 1)) load_swizzled<kKeyTile, D>(slot(t, 2), a.k2 + offset, a.kv_ld);
+  // Stage addresses rotate (tile t in `current`, t + 1 in `next`, t + 2 loads into `spare`, the stage
+  // of t − 1); `loading` is the element offset of the next tile to load in K1, K2 and V.
+  static_assert(kWgStages == 3, "the stages rotate as current, next, spare");
+  constexpr std::uint32_t kStageBytes = kSlots * kTileBytes;
+  std::uint32_t current = stages, next = stages + kStageBytes, spare = stages + 2 * kStageBytes;
+  const std::ptrdiff_t tile_rows = kKeyTile * a.kv_ld;
+  std::ptrdiff_t loading = std::ptrdiff_t(g) * D;
+  const SwizzledCopy<kKeyTile, D> copy_tile(a.kv_ld);
+  const auto load_stage = [&](std::ptrdiff_t t, std::uint32_t stage) {  // tile t into `stage`
+    const std::ptrdiff_t j0 = t * kKeyTile;
+    if (near_needed(j0, i0)) copy_tile(stage, a.k1 + loading);
+    copy_tile(stage + kTileBytes, a.v + loading);
+    if (far_needed(j0, i0 + kQueryTile - 1)) copy_tile(stage + 2 * kTileBytes, a.k2 + loading);
     asm volatile("cp.async.commit_group;\n" ::);
+    loading += tile_rows;
   };
-  load_swizzled<kQueryTile, D>(q1s, a.q1 + i0 * a.q_ld + std::ptrdiff_t(h) * D, a.q_ld);
-  if (kTwoPass) load_swizzled<kQueryTile, D>(q2s, a.q2 + i0 * a.q_ld + std::ptrdiff_t(h) * D, a.q_ld);
-  load_stage(0);
+  {
+    const SwizzledCopy<kQueryTile, D> copy_q(a.q_ld);
+    const std::ptrdiff_t q_offset = i0 * a.q_ld + std::ptrdiff_t(h) * D;
+    copy_q(q1s, a.q1 + q_offset);
+    if (kTwoPass) copy_q(q2s, a.q2 + q_offset);
+  }
+  load_stage(0, current);
 
-  // S = Q·Kᵀ over the D/16 channel steps: the warpgroup's 64 rows of q (8 KB into each column block
-  // of Q), the tile's 64 keys; 16 channels = 32 bytes into a 128-byte row.
-  const auto scores = [&](float (&s)[kKeyTile / 8][4], std::uint32_t q, std::uint32_t k) {
+  // S = Q·Kᵀ over the D/16 channel steps from the descriptors of the warpgroup's 64 rows of Q and of
+  // the tile's keys: step kk is 16 channels = 32 bytes into a 128-byte row of column block kk / 4, an
+  // offset added to the descriptor's address field (addresses stay below 2^18 bytes: no carry).
+  const auto scores = [&](float (&s)[kKeyTile / 8][4], std::uint64_t q, std::uint64_t k) {
 #pragma unroll
     for (int kk = 0; kk < D / 16; ++kk) {
       const std::uint32_t within = std::uint32_t(kk % 4) * 32;
-      wgmma_ss(s, descriptor(q + std::uint32_t(kk / 4) * kQueryTile * 128 + std::uint32_t(group) * 64 * 128 + within, 16, kSwizzleAtom),
-               descriptor(k + std::uint32_t(kk / 4) * kKeyTile * 128 + within, 16, kSwizzleAtom), kk > 0);
+      wgmma_ss(s, q + ((std::uint32_t(kk / 4) * kQueryTile * 128 + within) >> 4),
+               k + ((std::uint32_t(kk / 4) * kKeyTile * 128 + within) >> 4), kk > 0);
     }
   };
+  const auto k_major = [](std::uint32_t address) { return descriptor(address, 16, kSwizzleAtom); };
+  const std::uint64_t q1d = k_major(q1s + std::uint32_t(group) * 64 * 128), q2d = k_major(q2s + std::uint32_t(group) * 64 * 128);
   float o[D / 8][4], sa[kKeyTile / 8][4], sb[kKeyTile / 8][4], s2[kKeyTile / 8][4];
 #pragma unroll
   for (int n = 0; n < kKeyTile / 8; ++n)
@@ -637,17 +669,17 @@ __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a,
   // A tile's first product into s: Q2·K2ᵀ on a far tile, else Q1·K1ᵀ — one instruction sequence
   // whose operands are chosen (a branch around wgmma instructions makes ptxas serialise them). Past
   // the last tile it reads a stale stage, and the result is never used.
-  const auto primary = [&](std::ptrdiff_t t, float (&s)[kKeyTile / 8][4]) {
+  const auto primary = [&](std::ptrdiff_t t, std::uint32_t stage, float (&s)[kKeyTile / 8][4]) {
     const bool far = t < far_end;
-    scores(s, far ? q2s : q1s, slot(t, far ? 2 : 0));
+    scores(s, far ? q2d : q1d, k_major(stage + (far ? 2 * kTileBytes : 0)));
   };
   // Tile t's step (phase kCur), its first product already in sb: issue the next tile's into sb — it
   // runs on the tensor cores during this tile's softmax — then this tile's softmax (on a copy, sa)
   // and P·V. Tile t + 2 loads into the stage of tile t − 1, whose P·V both warpgroups have waited for
   // before the barrier. A warpgroup whose rows all lie above a tile still runs it (every score −∞,
   // P = 0): a branch on the warpgroup would make the wgmma instructions synchronous.
-  const auto step = [&](std::ptrdiff_t t, auto current) {
-    constexpr Phase kCur = decltype(current)::value;
+  const auto step = [&](std::ptrdiff_t t, auto phase) {
+    constexpr Phase kCur = decltype(phase)::value;
 #pragma unroll
     for (int n = 0; n < kKeyTile / 8; ++n)
 #pragma unroll
@@ -657,16 +689,16 @@ __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a,
       asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");  // this thread's copies, to wgmma's reads
     }
     __syncthreads();  // tile t + 1 is in; every warpgroup is done with tile t − 1
-    if (t + 2 < tiles) load_stage(t + 2);
+    if (t + 2 < tiles) load_stage(t + 2, spare);
     wgmma_fence();
     if constexpr (kCur == Phase::Mixed) {  // waited at once: ptxas tracks only wait_group 0
-      scores(s2, q2s, slot(t, 2));
+      scores(s2, q2d, k_major(current + 2 * kTileBytes));
       wgmma_commit();
       wgmma_wait();
       hold(s2);
       wgmma_fence();
     }
-    primary(t + 1, sb);
+    primary(t + 1, next, sb);
     wgmma_commit();
     const std::ptrdiff_t j0 = t * kKeyTile;
     const int distance0 = int(iw - j0) + lane / 4 - 2 * (lane % 4);  // i − j of the lane's first element
@@ -684,30 +716,35 @@ __global__ void __launch_bounds__(kWgThreads, 1) flash_wgmma_kernel(FlashArgs a,
     for (int kk = 0; kk < kKeyTile / 16; ++kk) p_fragment(sa, kk, p[kk]);
     wgmma_wait();  // the following tile's product (ran during the softmax)
     hold(sb);
-    rescale(o, correction);
+    // O's rows change only where a row max moved (correction 2^{m_old − m_new} < 1): most tiles past
+    // the first few of a sweep leave every max of the warp's rows in place.
+    if (__any_sync(0xffffffffu, correction[0] != 1.0f || correction[1] != 1.0f)) rescale(o, correction);
     wgmma_fence();
+    // V is read MN-major: keys 16kk … 16kk + 15 are two 8-key swizzle atoms.
+    const std::uint64_t vd = descriptor(current + kTileBytes, kKeyTile * 128, kSwizzleAtom);
 #pragma unroll
-    for (int kk = 0; kk < kKeyTile / 16; ++kk)  // keys 16kk … 16kk + 15: two 8-key atoms of V
-      wgmma_rs(o, p[kk], descriptor(slot(t, 1) + std::uint32_t(kk) * 2 * kSwizzleAtom, kKeyTile * 128, kSwizzleAtom));
+    for (int kk = 0; kk < kKeyTile / 16; ++kk) wgmma_rs(o, p[kk], vd + ((std::uint32_t(kk) * 2 * kSwizzleAtom) >> 4));
     wgmma_commit();
     wgmma_wait();  // P·V of tile t
     hold(o);
+    const std::uint32_t done = current;  // tile t's stage takes tile t + 3
+    current = next, next = spare, spare = done;
   };
   using Far = std::integral_constant<Phase, Phase::Far>;
   using Mixed = std::integral_constant<Phase, Phase::Mixed>;
   using Near = std::integral_constant<Phase, Phase::Near>;
-  if (tiles > 1) load_stage(1);
+  if (tiles > 1) load_stage(1, next);
   if (tiles > 1) asm volatile("cp.async.wait_group 1;\n" ::);  // Q and tile 0
   else asm volatile("cp.async.wait_group 0;\n" ::);
   asm volatile("fence.proxy.async.shared::cta;\n" ::: "memory");
   __syncthreads();
   wgmma_fence();
-  primary(0, sb);
+  primary(0, current, sb);
   wgmma_commit();
   wgmma_wait();
   hold(sb);
-  const auto segment = [&](std::ptrdiff_t begin, std::ptrdiff_t end, auto current) {
-    for (std::ptrdiff_t t = begin; t < end; ++t) step(t, current);
+  const auto segment = [&](std::ptrdiff_t begin, std::ptrdiff_t end, auto phase) {
+    for (std::ptrdiff_t t = begin; t < end; ++t) step(t, phase);
   };
   if constexpr (kTwoPass) {
     segment(0, far_end, Far{});
