@@ -58,6 +58,18 @@ template <class T> struct OnDevice {
   }
   explicit OnDevice(Index rows_, Index cols_) : buffer(rows_ * cols_), rows(rows_), cols(cols_) {}
   RowsView<T> view() const { return buffer.rows(rows, cols); }
+  /// The columns from 1 on (a stored first column of zeros added by `shifted`): a view whose data is
+  /// not 16-byte aligned and whose stride is odd.
+  RowsView<T> shifted_view() const {
+    RowsView<T> v = buffer.rows(rows, cols);
+    v.data += 1, v.cols -= 1;
+    return v;
+  }
+  static OnDevice shifted(const RowMatrixX<float>& x) {
+    RowMatrixX<float> padded = RowMatrixX<float>::Zero(x.rows(), x.cols() + 1);
+    padded.rightCols(x.cols()) = x;
+    return OnDevice(padded);
+  }
   RowMatrixX<float> to_host() const {
     std::vector<T> host(std::size_t(rows * cols));
     buffer.copy_to_host(host.data(), rows * cols);
@@ -118,8 +130,9 @@ double max_abs(const RowMatrixX<float>& a, const RowMatrixX<float>& b) {
 }
 
 /// Prefill of one configuration: the CUDA backend (float32 and bfloat16 storage) against the CPU's float32.
+/// `shifted`: q, k and v through views that allow no 16-byte access (the rotation's one-pair path).
 void compare_prefill(const PositionScheme& scheme, Index length, Index d, Index log_n, rope::Layout layout,
-                     std::uint64_t seed) {
+                     std::uint64_t seed, bool shifted = false) {
   const AttentionConfig c = config_for(scheme, d, log_n, layout);
   const RowMatrixX<float> q = bf16_rounded(testing::normal_rows(length, kQHeads * d, seed, 1.0)),
                           k = bf16_rounded(testing::normal_rows(length, kKvHeads * d, seed + 1, 1.0)),
@@ -132,8 +145,14 @@ void compare_prefill(const PositionScheme& scheme, Index length, Index d, Index 
   const double floor = 4 * double(length + 8) * kUnit * max_v;
   const auto run = [&](auto storage) {
     using T = decltype(storage);
-    const OnDevice<T> qd(q), kd(k), vd(v), out(length, kQHeads * d);
-    attention_prefill<T>(gpu, qd.view(), kd.view(), vd.view(), out.view(), c);
+    const OnDevice<T> out(length, kQHeads * d);
+    if (shifted) {
+      const auto qd = OnDevice<T>::shifted(q), kd = OnDevice<T>::shifted(k), vd = OnDevice<T>::shifted(v);
+      attention_prefill<T>(gpu, qd.shifted_view(), kd.shifted_view(), vd.shifted_view(), out.view(), c);
+    } else {
+      const OnDevice<T> qd(q), kd(k), vd(v);
+      attention_prefill<T>(gpu, qd.view(), kd.view(), vd.view(), out.view(), c);
+    }
     const double err = max_abs(out.to_host(), want);
     const double allowed = 2 * emulation + floor + (std::is_same_v<T, bfloat16> ? kBf16Unit * max_out : 0.0);
     std::printf("  prefill %-14s L=%5ld d=%3ld log-n %2ld %-11s %-8s max abs err %.3e (bf16 emulation %.3e, allowed %.3e)\n",
@@ -161,6 +180,15 @@ TEST(CudaAttention, PrefillMatchesTheCpuBackend) {
         }
   }
   EXPECT_EQ(cases, 8 * 4 * 2 * 2);
+}
+
+TEST(CudaAttention, PrefillOnUnalignedViews) {
+  if (!cuda_available()) GTEST_SKIP() << "no CUDA device (or CUDA not compiled in)";
+  std::uint64_t seed = 700;
+  for (const auto layout : {rope::Layout::Half, rope::Layout::Interleaved})
+    for (const Index d : {Index(64), Index(128)})  // d = 64: 32 rotary channels, 32 passed through
+      for (const auto& scheme : {PositionScheme::rope(), PositionScheme::rerope(40), PositionScheme::leaky(40, 2)})
+        compare_prefill(scheme, 129, d, 16, layout, seed += 3, true);
 }
 
 TEST(CudaAttention, PrefillWindowsOnTileEdges) {
