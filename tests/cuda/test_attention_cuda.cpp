@@ -130,7 +130,7 @@ double max_abs(const RowMatrixX<float>& a, const RowMatrixX<float>& b) {
 }
 
 /// Prefill of one configuration: the CUDA backend (float32 and bfloat16 storage) against the CPU's float32.
-/// `shifted`: q, k and v through views that allow no 16-byte access (the rotation's one-pair path).
+/// `shifted`: q, k and v through views with odd strides and data off 16-byte alignment.
 void compare_prefill(const PositionScheme& scheme, Index length, Index d, Index log_n, rope::Layout layout,
                      std::uint64_t seed, bool shifted = false) {
   const AttentionConfig c = config_for(scheme, d, log_n, layout);
