@@ -397,6 +397,19 @@ struct RowFrame {
   /// 64·(m − z): +inf for z = −inf, so below pos_limit (finite for top-k) only finite tokens.
   __device__ float pos(float x) const { return (m - x) * kBinsPerNat; }
   __device__ int bin(float x) const { return BinPosition(pos(x)).bin; }
+  /// The value t with pos(z) < limit ⟺ z > t for every z ≤ m but NaN (pos is monotone in z): by
+  /// bisection over the floats in order (keys ordered like the values); limit ≤ 0: m (no such z).
+  __device__ float value_below(float limit) const {
+    const auto key = [](float v) { const std::uint32_t u = __float_as_uint(v); return (u & 0x80000000u) ? ~u : u | 0x80000000u; };
+    const auto value = [](std::uint32_t k) { return __uint_as_float((k & 0x80000000u) ? k & 0x7fffffffu : ~k); };
+    if (!(limit > 0.0f)) return m;
+    std::uint32_t lo = key(-INFINITY), hi = key(m);  // pos(lo) = +inf ≥ limit > 0 = pos(hi)
+    while (hi - lo > 1) {
+      const std::uint32_t mid = lo + (hi - lo) / 2;
+      (pos(value(mid)) < limit ? hi : lo) = mid;
+    }
+    return value(lo);
+  }
   __device__ float entropy_term(float x) const {  // −p·clip(l, −100, 0), summed in float per thread
     const float l = x - lse;
     return -__expf(l) * fmaxf(l, float(kEntropyClip));
@@ -432,6 +445,8 @@ struct Crossing {
   int bin;
   double before;
   double entropy_ahead;  // top-p: of the tokens in the bins ahead (entropy_ahead); top-k: 0
+  float ahead_below;     // bin(z) < bin ⟺ z > ahead_below (RowFrame::value_below)
+  float crossing_below;  // bin(z) ≤ bin ⟺ z > crossing_below, for finite z
   bool valid;
 };
 
@@ -606,6 +621,10 @@ histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t
   if (threadIdx.x == 0) {
     Crossing& c = level1.crossing[row];
     c.bin = crossing, c.before = before, c.entropy_ahead = h_ahead, level1.done[row] = 0;
+    if (crossing >= 0) {
+      c.ahead_below = f.value_below(float(crossing));
+      c.crossing_below = crossing == kBins - 1 ? -INFINITY : f.value_below(float(crossing + 1));
+    }
   }
 }
 
@@ -805,14 +824,14 @@ gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vo
     __syncthreads();
     float h_ahead = 0;
     int n_ahead = 0;
-    // bin < crossing ⟺ pos < crossing; the crossing bin's tokens have pos ≤ crossing + 1 (any pos
-    // in the last bin); pos = +inf for z = −inf.
-    const float ahead_limit = float(crossing), crossing_limit = crossing == kBins - 1 ? INFINITY : float(crossing + 1);
+    // The bins by value (one comparison each): bin < crossing ⟺ z > ahead_below; bin == crossing
+    // ⟺ ahead_below ≥ z > crossing_below.
+    const float ahead_below = level.ahead_below, crossing_below = level.crossing_below;
     for_each_token<In, VEC>(z + row * stride + begin, end - begin, [&](float x, std::ptrdiff_t i) {
-      const float pos = f.pos(x);
-      n_ahead += pos < ahead_limit ? 1 : 0;
-      if (f.top_k && pos < ahead_limit) h_ahead += f.entropy_term(x);  // top-p: histogram_kernel's moments
-      if (pos >= ahead_limit && pos <= crossing_limit && x > -INFINITY && f.bin(x) == crossing) {
+      const bool ahead = x > ahead_below;
+      n_ahead += ahead ? 1 : 0;
+      if (f.top_k && ahead) h_ahead += f.entropy_term(x);  // top-p: histogram_kernel's entropy_ahead
+      if (!ahead && x > crossing_below) {
         const unsigned slot = atomicAdd(&n_staged, 1u);
         if (slot < unsigned(kCandidates)) keys[slot] = f.key(x, begin + i);
       }
