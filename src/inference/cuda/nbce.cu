@@ -52,6 +52,8 @@ constexpr int kLevel1BlocksPerSm = 3;  // histogram_kernel, gather_kernel (≤ 4
 constexpr int kBins = 2048;             // histogram bins (11-bit radix digits in the refinement)
 constexpr float kBinsPerNat = 64.0f;    // level-1 bin width 1/64 in d = max z − z
 constexpr int kCandidates = 2048;       // crossing-bin tokens sorted in shared memory
+constexpr int kSubBins = 256;           // the crossing bin's sub-bins, narrowing its tokens before the sort
+static_assert(kCandidates % kPartialThreads == 0 && kSubBins <= kBins, "nucleus_row's narrowing");
 constexpr double kEntropyClip = -100.0; // §5: clip(l, −100, 0)
 constexpr double kFixedScale = 8796093022208.0;  // 2^43: a bin's weight stays < 2^44 (Σp ≤ 1)
 constexpr double kMomentScale = 2147483648.0;    // 2^31: a row's Σ p·frac stays < 2^32 in fixed point
@@ -397,16 +399,21 @@ struct RowFrame {
   /// 64·(m − z): +inf for z = −inf, so below pos_limit (finite for top-k) only finite tokens.
   __device__ float pos(float x) const { return (m - x) * kBinsPerNat; }
   __device__ int bin(float x) const { return BinPosition(pos(x)).bin; }
-  /// The value t with pos(z) < limit ⟺ z > t for every z ≤ m but NaN (pos is monotone in z): by
-  /// bisection over the floats in order (keys ordered like the values); limit ≤ 0: m (no such z).
+  /// The value t with pos(z) < limit ⟺ z > t for every z ≤ m but NaN (pos is monotone in z), by a
+  /// whole warp: a 32-way search over the floats in order (keys ordered like the values); limit ≤ 0:
+  /// m (no such z).
   __device__ float value_below(float limit) const {
     const auto key = [](float v) { const std::uint32_t u = __float_as_uint(v); return (u & 0x80000000u) ? ~u : u | 0x80000000u; };
     const auto value = [](std::uint32_t k) { return __uint_as_float((k & 0x80000000u) ? k & 0x7fffffffu : ~k); };
     if (!(limit > 0.0f)) return m;
     std::uint32_t lo = key(-INFINITY), hi = key(m);  // pos(lo) = +inf ≥ limit > 0 = pos(hi)
-    while (hi - lo > 1) {
-      const std::uint32_t mid = lo + (hi - lo) / 2;
-      (pos(value(mid)) < limit ? hi : lo) = mid;
+    const unsigned lane = threadIdx.x % 32;
+    while (hi - lo > 1) {  // lane l probes lo + (l + 1)·step; lane 31 probes hi
+      const std::uint32_t step = (hi - lo + 31) / 32;
+      const auto probe = std::uint32_t(min(std::uint64_t(lo) + std::uint64_t(step) * (lane + 1), std::uint64_t(hi)));
+      const int first = __ffs(__ballot_sync(~0u, pos(value(probe)) < limit)) - 1;  // the first probe below limit
+      const std::uint32_t below = __shfl_sync(~0u, probe, first), above = __shfl_sync(~0u, probe, first > 0 ? first - 1 : 0);
+      lo = first > 0 ? above : lo, hi = below;
     }
     return value(lo);
   }
@@ -618,13 +625,14 @@ histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t
         h_ahead = entropy_ahead(crossing, f, [&](int b) { return hist[b]; }, [&](int b) { return moments[b]; });
     }
   }
+  if (threadIdx.x < 32 && crossing >= 0) {  // warp 0
+    const float ahead_below = f.value_below(float(crossing));
+    const float crossing_below = crossing == kBins - 1 ? -INFINITY : f.value_below(float(crossing + 1));
+    if (threadIdx.x == 0) level1.crossing[row].ahead_below = ahead_below, level1.crossing[row].crossing_below = crossing_below;
+  }
   if (threadIdx.x == 0) {
     Crossing& c = level1.crossing[row];
     c.bin = crossing, c.before = before, c.entropy_ahead = h_ahead, level1.done[row] = 0;
-    if (crossing >= 0) {
-      c.ahead_below = f.value_below(float(crossing));
-      c.crossing_below = crossing == kBins - 1 ? -INFINITY : f.value_below(float(crossing + 1));
-    }
   }
 }
 
@@ -658,6 +666,26 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
   __syncthreads();
   if (threadIdx.x == 0) level1.count[row] = 0;  // read by every thread
   const auto bin_weight = [&](int b) { return double(hist[b]); };
+  // The digit of `hist` (and hist_count) where the running weight from `before` reaches the target,
+  // `before` gaining the weight ahead of it; when rounding leaves the target just past the set's
+  // weight, its last digit.
+  const auto crossing_digit = [&](int n_digits) {
+    int found = find_crossing(n_digits, bin_weight, f.target, before);
+    if (found < 0) {
+      if (threadIdx.x == 0) {
+        double w = 0;
+        int last_d = 0;
+        for (int d = 0; d < n_digits; ++d)
+          if (hist_count[d] > 0) last_d = d;
+        for (int d = 0; d < last_d; ++d) w += bin_weight(d);
+        last_digit = last_d, last_weight = w;
+      }
+      __syncthreads();
+      found = last_digit;
+      before += last_weight;
+    }
+    return found;
+  };
 
   float cut = -INFINITY;
   int last_tie = -1;
@@ -722,20 +750,7 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
         }
       });
       __syncthreads();
-      int found = find_crossing(1 << bits, bin_weight, f.target, before);
-      if (found < 0) {  // rounding left the target just past this set's weight: its last token
-        if (threadIdx.x == 0) {
-          double w = 0;
-          int last_d = 0;
-          for (int d = 0; d < (1 << bits); ++d)
-            if (hist_count[d] > 0) last_d = d;
-          for (int d = 0; d < last_d; ++d) w += bin_weight(d);
-          last_digit = last_d, last_weight = w;
-        }
-        __syncthreads();
-        found = last_digit;
-        before += last_weight;
-      }
+      const int found = crossing_digit(1 << bits);
       prefix = (shift == 64 ? 0ull : prefix << bits) | unsigned(found);
       n = hist_count[found];
       shift = digit_shift;
@@ -745,6 +760,40 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
         if (single_value) break;
       }
       if (n <= kCandidates) n = gather();
+    }
+    if (!single_value && n > 32) {
+      // Before the sort, the set narrowed to one of kSubBins sub-bins of pos in the crossing bin
+      // (ascending with the keys), found like a digit; the sub-bins ahead of it are all kept.
+      const float start = float(crossing_bin);
+      const auto sub_bin = [&](unsigned long long k) {
+        return min(int((f.pos(key_value(k)) - start) * float(kSubBins)), kSubBins - 1);
+      };
+      __syncthreads();  // count may still be read (gather)
+      if (threadIdx.x == 0) count = 0;
+      hist.clear(kSubBins);
+      for (int d = threadIdx.x; d < kSubBins; d += blockDim.x) hist_count[d] = 0;
+      __syncthreads();
+      for (int j = threadIdx.x; j < n; j += blockDim.x) {
+        const int d = sub_bin(keys[j]);
+        hist.add(d, f.weight(key_value(keys[j])));  // ≤ kCandidates tokens
+        atomicAdd(&hist_count[d], 1);
+      }
+      __syncthreads();
+      const int found = crossing_digit(kSubBins);
+      // The crossing sub-bin's keys compacted in place, blockDim.x keys at a time: a round writes
+      // below the keys read so far.
+      for (int base = 0; base < n; base += blockDim.x) {
+        const int j = base + int(threadIdx.x);
+        const unsigned long long k = j < n ? keys[j] : 0ull;
+        __syncthreads();
+        if (j < n) {
+          const int d = sub_bin(k);
+          if (d < found) h_ahead += f.entropy_term(key_value(k)), ++n_ahead;
+          else if (d == found) keys[atomicAdd(&count, 1)] = k;
+        }
+        __syncthreads();
+      }
+      n = count;
     }
     if (single_value) {  // top-k: more than kCandidates tokens share the k-th value; all are kept
       cut = key_value(prefix << shift);
