@@ -374,44 +374,6 @@ __device__ void for_each_token(const In* z, std::ptrdiff_t n, F&& f) {
   }
 }
 
-/// 16-byte accesses in flight per thread in level1_tokens, and the shared memory they take.
-constexpr int kStages = 4;
-constexpr std::size_t kStagingBytes = std::size_t(kStages) * kPartialThreads * sizeof(uint4);
-
-/// f(x, i) for every token of a chunk in histogram_kernel and gather_kernel, each thread's in
-/// ascending i. 16-byte loads (VEC > 1) are copied asynchronously (cp.async) into the thread's own
-/// kStages slots of `ring` (kStagingBytes of shared memory): kStages accesses stay in flight per
-/// thread without holding registers, a slot refilled once its tokens are done. Each thread reads
-/// only its own copies, so waiting for its oldest copy group is the only synchronisation.
-/// Scalar loads: for_each_token.
-template <class In, int VEC, class F> __device__ void level1_tokens(const In* z, std::ptrdiff_t n, uint4* ring, F&& f) {
-  if constexpr (VEC == 1) {
-    for_each_token<In, VEC>(z, n, f);
-  } else {
-    static_assert(VEC * sizeof(In) == sizeof(uint4));
-    const std::ptrdiff_t step = std::ptrdiff_t(blockDim.x) * VEC;
-    uint4* slots = ring + threadIdx.x;  // slot s: slots[s·blockDim.x]
-    const auto refill = [&](int s, std::ptrdiff_t i) {  // one copy group per slot, empty past the chunk
-      if (i < n) {
-        const auto to = static_cast<unsigned>(__cvta_generic_to_shared(slots + s * blockDim.x));
-        asm volatile("cp.async.cg.shared.global [%0], [%1], 16;" ::"r"(to), "l"(z + i) : "memory");
-      }
-      asm volatile("cp.async.commit_group;" ::: "memory");
-    };
-    std::ptrdiff_t i = std::ptrdiff_t(threadIdx.x) * VEC;
-#pragma unroll
-    for (int s = 0; s < kStages; ++s) refill(s, i + s * step);
-    for (int s = 0; i < n; i += step, s = (s + 1) % kStages) {
-      asm volatile("cp.async.wait_group %0;" ::"n"(kStages - 1) : "memory");  // slot s's copy has landed
-      float x[VEC];
-      Loader<In, VEC>::load(reinterpret_cast<const In*>(slots + s * blockDim.x), 0, x);
-#pragma unroll
-      for (int k = 0; k < VEC; ++k) f(x[k], i + k);
-      refill(s, i + kStages * step);  // after its tokens (their values are in use)
-    }
-  }
-}
-
 /// A token's level-1 bin: min(⌊pos⌋, kBins − 1) of its position pos = 64·(m − z) ≥ 0, and pos's
 /// fraction past the bin's start (by one round-toward-zero add of 2^23, no conversion instruction).
 struct BinPosition {
@@ -598,7 +560,6 @@ template <class In, int VEC>
 __global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
 histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
                  const Partial* __restrict__ partials, int partial_chunks, bool top_k, double target, Level1 level1) {
-  extern __shared__ uint4 ring[];  // level1_tokens' (VEC > 1)
   __shared__ BinWeights hist;
   __shared__ unsigned moments[kBins];
   __shared__ bool last;
@@ -631,11 +592,11 @@ histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t
     clear();
     const In* zc = z + row * stride + begin;
     if (f.top_k)
-      level1_tokens<In, VEC>(zc, end - begin, ring, [&](float x, std::ptrdiff_t) {
+      for_each_token<In, VEC>(zc, end - begin, [&](float x, std::ptrdiff_t) {
         if (f.pos(x) < f.pos_limit) hist.add(f.bin(x), 1);
       });
     else
-      level1_tokens<In, VEC>(zc, end - begin, ring, [&](float x, std::ptrdiff_t) {
+      for_each_token<In, VEC>(zc, end - begin, [&](float x, std::ptrdiff_t) {
         if (const float pos = f.pos(x); pos < f.pos_limit) add_mass(pos, x, false);
       });
     __syncthreads();
@@ -903,7 +864,6 @@ template <class In, int VEC>
 __global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
 gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, Level1 level1,
               RowStat* stats, float* entropies, Report report, NbceParams params, Pools pools) {
-  extern __shared__ uint4 ring[];                    // level1_tokens' (VEC > 1)
   __shared__ unsigned long long keys[kCandidates];  // the chunk's staged keys, then the row's candidates
   __shared__ double h_shared[32];
   __shared__ int n_shared[32];
@@ -924,7 +884,7 @@ gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vo
     // The bins by value (one comparison each): bin < crossing ⟺ z > ahead_below; bin == crossing
     // ⟺ ahead_below ≥ z > crossing_below.
     const float ahead_below = level.ahead_below, crossing_below = level.crossing_below;
-    level1_tokens<In, VEC>(z + row * stride + begin, end - begin, ring, [&](float x, std::ptrdiff_t i) {
+    for_each_token<In, VEC>(z + row * stride + begin, end - begin, [&](float x, std::ptrdiff_t i) {
       const bool ahead = x > ahead_below;
       n_ahead += ahead ? 1 : 0;
       if (f.top_k && ahead) h_ahead += f.entropy_term(x);  // top-p: histogram_kernel's entropy_ahead
@@ -1213,18 +1173,6 @@ template <class Kernel> int occupancy(Kernel kernel, int threads, std::size_t sh
 /// Resident blocks of kPartialThreads per SM of a row-chunk kernel.
 template <class Kernel> int resident_blocks(Kernel kernel) { return std::max(occupancy(kernel, kPartialThreads, 0), 1); }
 
-/// histogram_kernel's and gather_kernel's dynamic shared memory: level1_tokens' ring (16-byte loads).
-template <int VEC> constexpr std::size_t level1_shared = VEC > 1 ? kStagingBytes : 0;
-
-/// Resident blocks of kPartialThreads per SM of a level-1 kernel with `shared` bytes of dynamic shared
-/// memory, once it is allowed that much (past 48 KB in all) and the largest shared-memory carveout.
-template <class Kernel> int level1_resident_blocks(Kernel kernel, std::size_t shared) {
-  check(cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, int(shared)), "cudaFuncSetAttribute");
-  check(cudaFuncSetAttribute(kernel, cudaFuncAttributePreferredSharedMemoryCarveout, int(cudaSharedmemCarveoutMaxShared)),
-        "cudaFuncSetAttribute");
-  return std::max(occupancy(kernel, kPartialThreads, shared), 1);
-}
-
 /// Resident blocks per SM of tail_kernel<In, VEC, ·>: the fewer of its variants in use (the
 /// finalising one with `finalise_shared` bytes of shared memory).
 template <class In, int VEC> int tail_blocks_per_sm(bool finalise_in_tail, std::size_t finalise_shared) {
@@ -1300,8 +1248,7 @@ template <class In, int VEC> void plan_chunks(Workspace& ws, std::ptrdiff_t rows
   const int partial =
       std::min(resident_blocks(partial_kernel<In, VEC, false>), resident_blocks(partial_kernel<In, VEC, true>));
   ws.row_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, partial));
-  const int level1 = std::min(level1_resident_blocks(histogram_kernel<In, VEC>, level1_shared<VEC>),
-                              level1_resident_blocks(gather_kernel<In, VEC>, level1_shared<VEC>));
+  const int level1 = std::min(resident_blocks(histogram_kernel<In, VEC>), resident_blocks(gather_kernel<In, VEC>));
   const int fewest = int((ws.vocab + kLevel1Chunk - 1) / kLevel1Chunk);  // BinWeights::add's limit
   ws.level1_chunks[i] = chunk_count(ws.vocab, std::max(row_chunks(rows, max_chunks, sms, level1), fewest));
 }
@@ -1403,9 +1350,9 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
       level1.chunks = ws->level1_chunks[input_instance<In, VEC>];
       const dim3 level1_grid{unsigned(rows), unsigned(level1.chunks)};
       const std::ptrdiff_t level1_chunk = chunk_length(vocab, level1.chunks);
-      launch(histogram_kernel<In, VEC>, level1_grid, kPartialThreads, level1_shared<VEC>, stream, false, ws->dependent_level1, zt,
+      launch(histogram_kernel<In, VEC>, level1_grid, kPartialThreads, 0, stream, false, ws->dependent_level1, zt,
              logits_stride, vocab, level1_chunk, ws->partials, row_chunks, top_k, target, level1);
-      launch(gather_kernel<In, VEC>, level1_grid, kPartialThreads, level1_shared<VEC>, stream, false, ws->dependent_level1, zt,
+      launch(gather_kernel<In, VEC>, level1_grid, kPartialThreads, 0, stream, false, ws->dependent_level1, zt,
              logits_stride, vocab, level1_chunk, level1, ws->stats, entropies, report, params, pools);
     } else if (!finalise_in_tail) {
       finalise_kernel<<<unsigned(ws->batch), kFinaliseThreads, 0, stream>>>(ws->partials, row_chunks, ws->stats, entropies,
