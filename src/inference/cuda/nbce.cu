@@ -125,7 +125,6 @@ struct Workspace {
   bool cooperative = false;       // tail_kernel: batch × merge_chunks blocks can all be resident
   bool finalise_in_tail = false;  // no truncation: tail_kernel derives the statistics and the pool
   bool dependent_tail = true;     // tail_kernel launched as a programmatic dependent (until refused)
-  bool dependent_level1 = true;   // histogram_kernel and gather_kernel too
 };
 
 __device__ __forceinline__ void merge_state(float& m, float& s, float& a, float m2, float s2, float a2) {
@@ -563,11 +562,6 @@ histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t
   __shared__ BinWeights hist;
   __shared__ unsigned moments[kBins];
   __shared__ bool last;
-  // Launched as a programmatic dependent of partial_kernel, and gather_kernel of this one: the next
-  // grid may start as this one's blocks have all started; each reads its input after the previous
-  // grid's completion.
-  trigger_dependents();
-  wait_for_previous_grid();
   const std::ptrdiff_t row = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   unsigned long long* bins = level1.bins + row * kBins;
@@ -869,8 +863,6 @@ gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vo
   __shared__ int n_shared[32];
   __shared__ unsigned n_staged, first;
   __shared__ bool last_chunk, last_row;
-  trigger_dependents();  // tail_kernel: as in histogram_kernel
-  wait_for_previous_grid();
   const std::ptrdiff_t row = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   const Crossing level = level1.crossing[row];
@@ -1191,25 +1183,24 @@ std::ptrdiff_t tail_resident_blocks(int sms, bool finalise_in_tail, std::size_t 
   return std::ptrdiff_t(per_sm) * sms;
 }
 
-/// Launches `kernel` [grid × threads], cooperatively if asked (the runtime refuses a grid whose
-/// blocks cannot all be resident). `dependent` (in: tried, out: accepted): as a programmatic
-/// dependent of the kernel before it in the stream, its blocks starting as that grid's blocks have
-/// all started (the kernel waits for that grid's completion before it reads its results); where the
-/// runtime refuses the combination, launched plainly.
+/// Launches `kernel` [grid × kMergeThreads] cooperatively (the runtime refuses a grid whose blocks
+/// cannot all be resident). `dependent` (in: tried, out: accepted): as a programmatic dependent of
+/// the kernel before it in the stream, its blocks starting as that grid's retire (the kernel waits
+/// for that grid's completion); where the runtime refuses the combination, launched plainly.
 template <class... Params, class... Args>
-void launch(void (*kernel)(Params...), dim3 grid, int threads, std::size_t shared, cudaStream_t stream, bool cooperative,
-            bool& dependent, Args... args) {
+void launch_cooperative(void (*kernel)(Params...), dim3 grid, std::size_t shared, cudaStream_t stream, bool& dependent,
+                        Args... args) {
   std::tuple<Params...> values{args...};  // the arguments as the kernel's parameter types, addressed below
   cudaLaunchAttribute attributes[2] = {};
-  attributes[0].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attributes[0].val.programmaticStreamSerializationAllowed = 1;
-  attributes[1].id = cudaLaunchAttributeCooperative;
-  attributes[1].val.cooperative = 1;
+  attributes[0].id = cudaLaunchAttributeCooperative;
+  attributes[0].val.cooperative = 1;
+  attributes[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attributes[1].val.programmaticStreamSerializationAllowed = 1;
   cudaLaunchConfig_t config{};
-  config.gridDim = grid, config.blockDim = dim3(unsigned(threads)), config.dynamicSmemBytes = shared, config.stream = stream;
-  const auto launch_with = [&](bool programmatic) {
-    config.attrs = attributes + (programmatic ? 0 : 1);
-    config.numAttrs = (programmatic ? 1u : 0u) + (cooperative ? 1u : 0u);
+  config.gridDim = grid, config.blockDim = dim3(kMergeThreads), config.dynamicSmemBytes = shared, config.stream = stream;
+  config.attrs = attributes;
+  const auto launch = [&](unsigned attribute_count) {
+    config.numAttrs = attribute_count;
     return std::apply(
         [&](auto&... v) {
           void* pointers[] = {static_cast<void*>(&v)...};
@@ -1218,11 +1209,11 @@ void launch(void (*kernel)(Params...), dim3 grid, int threads, std::size_t share
         values);
   };
   if (dependent) {
-    if (launch_with(true) == cudaSuccess) return;
+    if (launch(2) == cudaSuccess) return;
     (void)cudaGetLastError();  // refused (not launched): plainly, below; a real error recurs there
     dependent = false;
   }
-  check(launch_with(false), "cudaLaunchKernelEx");
+  check(launch(1), "cudaLaunchKernelEx (cooperative)");
 }
 
 /// Chunks per row over `rows` rows for a kernel of `per_sm` resident blocks: the fewest
@@ -1350,18 +1341,18 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
       level1.chunks = ws->level1_chunks[input_instance<In, VEC>];
       const dim3 level1_grid{unsigned(rows), unsigned(level1.chunks)};
       const std::ptrdiff_t level1_chunk = chunk_length(vocab, level1.chunks);
-      launch(histogram_kernel<In, VEC>, level1_grid, kPartialThreads, 0, stream, false, ws->dependent_level1, zt,
-             logits_stride, vocab, level1_chunk, ws->partials, row_chunks, top_k, target, level1);
-      launch(gather_kernel<In, VEC>, level1_grid, kPartialThreads, 0, stream, false, ws->dependent_level1, zt,
-             logits_stride, vocab, level1_chunk, level1, ws->stats, entropies, report, params, pools);
+      histogram_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk,
+                                                                            ws->partials, row_chunks, top_k, target, level1);
+      gather_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk, level1,
+                                                                         ws->stats, entropies, report, params, pools);
     } else if (!finalise_in_tail) {
       finalise_kernel<<<unsigned(ws->batch), kFinaliseThreads, 0, stream>>>(ws->partials, row_chunks, ws->stats, entropies,
                                                                            report, params, pools);
     }
     const dim3 merge_grid(unsigned(ws->batch), unsigned(ws->merge_chunks));
     if (ws->cooperative) {
-      launch(finalise_in_tail ? tail_kernel<In, VEC, true> : tail_kernel<In, VEC, false>, merge_grid, kMergeThreads,
-                         finalise_in_tail ? std::size_t(ws->rows_per_sequence) * kTailRowBytes : 0, stream, true,
+      launch_cooperative(finalise_in_tail ? tail_kernel<In, VEC, true> : tail_kernel<In, VEC, false>, merge_grid,
+                         finalise_in_tail ? std::size_t(ws->rows_per_sequence) * kTailRowBytes : 0, stream,
                          ws->dependent_tail, zt,
                          logits_stride, vocab, merge_chunk, ws->partials, row_chunks, ws->stats, entropies, report,
                          params, pools, log_probs, log_probs_stride, ws->merge_partials);
