@@ -8,9 +8,10 @@
 //     histogram of the mass over d = max − z in bins of 1/64 and, top-p, of the moments Σ p·(d − bin
 //     start) (32-bit shared atomics that return nothing; integer atomics into the row's bins) finds
 //     the crossing bin and the entropy of the tokens ahead of it; gather_kernel [rows × chunks]: the
-//     crossing bin's tokens' keys and the count of the tokens ahead of it (top-k: their entropy), then the block finishing the row's last chunk sorts only the crossing bin's tokens (a radix
-//     refinement on (value, index) keys over the row first if they exceed the shared buffer) and
-//     places the cut. Then, once per sequence (the block finishing its sequence's last row), the
+//     crossing bin's tokens' keys and the count of the tokens ahead of it (top-k: their entropy), then
+//     the block finishing the row's last chunk narrows the crossing bin's tokens to one of 256
+//     sub-bins, sorts only those (a radix refinement on (value, index) keys over the row first if
+//     the bin's tokens exceed the shared buffer) and places the cut. Then, once per sequence (the block finishing its sequence's last row), the
 //     min-entropy selection with η hysteresis (§6) or the pooling weights (§2) as the list of rows
 //     of nonzero weight.
 //  3. tail_kernel [batch × chunks], launched cooperatively with one grid barrier, as a programmatic
@@ -851,9 +852,10 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
 /// Per chunk of a row [rows × chunks]: the crossing bin's tokens appended to the row's candidate
 /// keys (staged in shared memory, then one range per block; in any order: the sort orders them;
 /// those past kCandidates only counted), and the count of the tokens ahead of it (all kept) and,
-/// top-k, their entropy terms (top-p: histogram_kernel's entropy_ahead), in a fixed order. The block finishing the row's last chunk (its chunks' writes
-/// published by fences before the count, as in the CUDA programming guide's threadfence example)
-/// then runs nucleus_row, and the block finishing the sequence's last row its pool.
+/// top-k, their entropy terms (top-p: histogram_kernel's entropy_ahead), in a fixed order. The block
+/// finishing the row's last chunk (its chunks' writes published by fences before the count, as in
+/// the CUDA programming guide's threadfence example) then runs nucleus_row, and the block finishing
+/// the sequence's last row its pool.
 template <class In, int VEC>
 __global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
 gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, Level1 level1,
