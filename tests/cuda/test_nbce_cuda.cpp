@@ -5,9 +5,10 @@
 // (among the first 1024 sorted keys and past them), pools listing rows over several warps, steps
 // after one that reported an invalid row, the tail's merged values kept in registers or re-read,
 // and its fallbacks (more rows per sequence than its shared pool, more sequences than resident
-// blocks), rows of few finite tokens, and NaN, +inf and all-masked rows reported. A token within
-// float32 rounding of a row's top-p boundary may be decided either way (its merged support or its §4
-// branch); such tokens are counted apart. Skips without a CUDA device.
+// blocks), rows of few finite tokens, rows spread over ~120 nats (the crossing in the last level-1
+// bin), and NaN, +inf and all-masked rows reported. A token within float32 rounding of a row's
+// top-p boundary may be decided either way (its merged support or its §4 branch); such tokens are
+// counted apart. Skips without a CUDA device.
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/nbce_batch.hpp>
 
@@ -19,9 +20,9 @@ namespace {
 constexpr float kInf = std::numeric_limits<float>::infinity();
 
 /// keep_every > 1: only every keep_every-th token of each row is finite (top-k beyond a row's finite
-/// tokens; chunks, threads and load groups that see no finite logit).
-RowMatrixX<float> logits(Index rows, Index vocab, std::uint64_t seed, bool ties, Index keep_every = 1) {
-  RowMatrixX<float> z = probspace::testing::normal_rows(rows, vocab, seed, 2.5);
+/// tokens; chunks, threads and load groups that see no finite logit); sigma: the logits' spread.
+RowMatrixX<float> logits(Index rows, Index vocab, std::uint64_t seed, bool ties, Index keep_every = 1, double sigma = 2.5) {
+  RowMatrixX<float> z = probspace::testing::normal_rows(rows, vocab, seed, sigma);
   z(0, 1) = -kInf;
   for (Index v = 0; v < vocab && keep_every > 1; ++v)
     if (v % keep_every != 0) z.col(v).setConstant(-kInf);
@@ -53,7 +54,7 @@ double boundary_distance(const float* z, Index vocab, Index t, double top_p) {
 /// repeat: the same logits at every step (a min-entropy selection that stays, as in decoding).
 template <class In>
 void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, Index rows, Index vocab, bool ties,
-             Index bad_row = -1, Index keep_every = 1, bool repeat = false) {
+             Index bad_row = -1, Index keep_every = 1, bool repeat = false, double sigma = 2.5) {
   nbce::Options o;
   o.pooling = pooling;
   o.truncation = truncation;
@@ -77,7 +78,7 @@ void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, In
   float worst_got = 0, worst_want = 0;
   for (int t = 0; t < 3; ++t) {
     const std::uint64_t seed = std::uint64_t(1000 * (repeat ? 0 : t) + vocab + rows);
-    const RowMatrixX<float> z = logits(batch * rows, vocab, seed, ties, keep_every);
+    const RowMatrixX<float> z = logits(batch * rows, vocab, seed, ties, keep_every, sigma);
     const std::vector<In> host = probspace::testing::stored_as<In>(z);
     RowMatrixX<float> want(batch, vocab), got(batch, vocab);
     std::vector<std::int32_t> sel_want(batch), sel_got(batch);
@@ -125,13 +126,13 @@ void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, In
       }
     }
   }
-  std::printf("  %-11s %-8s k/p %-6g %-9s [%ld x %ld, %ld]%s%s%s  max abs log-prob %.2e, entropy %.2e, support differs %ld (+%ld at the boundary)\n",
+  std::printf("  %-11s %-8s k/p %-6g %-9s [%ld x %ld, %ld]%s%s%s%s  max abs log-prob %.2e, entropy %.2e, support differs %ld (+%ld at the boundary)\n",
               pooling == nbce::Pooling::MinEntropy ? "min-entropy" : pooling == nbce::Pooling::Average ? "average"
                                                    : pooling == nbce::Pooling::Max ? "max" : "soft",
               truncation.kind == nbce::Truncation::Kind::None ? "none" : truncation.kind == nbce::Truncation::Kind::TopP ? "top-p" : "top-k",
               truncation.kind == nbce::Truncation::Kind::TopK ? double(truncation.top_k) : truncation.top_p,
               std::is_same_v<In, float> ? "float32" : "bfloat16", long(batch), long(rows), long(vocab), ties ? " ties" : "", bad_row >= 0 ? " after a bad row" : "",
-              keep_every > 1 ? " sparse" : repeat ? " repeated" : "",
+              keep_every > 1 ? " sparse" : repeat ? " repeated" : "", sigma != 2.5 ? " wide" : "",
               worst_lp, worst_h, long(pattern_differs), long(boundary_flips));
   EXPECT_EQ(pattern_differs, 0);
   EXPECT_LT(worst_lp, 2e-4);  // log-probs up to ~30 in magnitude, float32 sums in another order
@@ -186,6 +187,12 @@ TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
     compare<bfloat16>(Pooling::Average, truncation, 2, 3, 1000, false, -1, 25);
   }
   compare<float>(Pooling::MinEntropy, Truncation::None(), 1, 3, 32768, false, -1, 800);
+  // Logits spread over ~120 nats (sigma 20): top-k's crossing in the last level-1 bin (d ≥ 2047/64),
+  // top-p's within a few tokens of the max.
+  for (const auto truncation : {Truncation::TopK(500), Truncation::TopP(0.95)}) {
+    compare<float>(Pooling::MinEntropy, truncation, 2, 3, 1000, false, -1, 1, false, 20.0);
+    compare<bfloat16>(Pooling::Average, truncation, 2, 3, 32000, false, -1, 1, false, 20.0);
+  }
   compare<float>(Pooling::MinEntropy, Truncation::TopK(50), 1, 3, 32768, false, -1, 800);
 }
 

@@ -5,12 +5,13 @@
 //     NaN-propagating max per load group). The chunk count fills whole waves of resident blocks.
 //  2. top-p / top-k only, two kernels (the rows re-read from L2): LSE, the nucleus (cut, last tie,
 //     size) and the partial entropy (§3, §5) by selection. histogram_kernel [rows × chunks]: a
-//     histogram of the mass over d = max − z in bins of 1/64 (one 32-bit shared atomic per token,
-//     two when its low word wraps; 64-bit integer atomics into the row's bins) finds the crossing
-//     bin; gather_kernel [rows × chunks]: its tokens' keys and the entropy of the tokens ahead of it,
-//     then the block finishing the row's last chunk sorts only the crossing bin's tokens (a radix
-//     refinement on (value, index) keys over the row first if they exceed the shared buffer) and
-//     places the cut. Then, once per sequence (the block finishing its sequence's last row), the
+//     histogram of the mass over d = max − z in bins of 1/64 and, top-p, of the moments Σ p·(d − bin
+//     start) (32-bit shared atomics that return nothing; integer atomics into the row's bins) finds
+//     the crossing bin and the entropy of the tokens ahead of it; gather_kernel [rows × chunks]: the
+//     crossing bin's tokens' keys and the count of the tokens ahead of it (top-k: their entropy), then
+//     the block finishing the row's last chunk narrows the crossing bin's tokens to one of 256
+//     sub-bins, sorts only those (a radix refinement on (value, index) keys over the row first if
+//     the bin's tokens exceed the shared buffer) and places the cut. Then, once per sequence (the block finishing its sequence's last row), the
 //     min-entropy selection with η hysteresis (§6) or the pooling weights (§2) as the list of rows
 //     of nonzero weight.
 //  3. tail_kernel [batch × chunks], launched cooperatively with one grid barrier, as a programmatic
@@ -52,8 +53,12 @@ constexpr int kLevel1BlocksPerSm = 3;  // histogram_kernel, gather_kernel (≤ 4
 constexpr int kBins = 2048;             // histogram bins (11-bit radix digits in the refinement)
 constexpr float kBinsPerNat = 64.0f;    // level-1 bin width 1/64 in d = max z − z
 constexpr int kCandidates = 2048;       // crossing-bin tokens sorted in shared memory
+constexpr int kSubBins = 256;           // the crossing bin's sub-bins, narrowing its tokens before the sort
+static_assert(kCandidates % kPartialThreads == 0 && kSubBins <= kBins, "nucleus_row's narrowing");
 constexpr double kEntropyClip = -100.0; // §5: clip(l, −100, 0)
 constexpr double kFixedScale = 8796093022208.0;  // 2^43: a bin's weight stays < 2^44 (Σp ≤ 1)
+constexpr double kMomentScale = 2147483648.0;    // 2^31: a row's Σ p·frac stays < 2^32 in fixed point
+constexpr std::ptrdiff_t kLevel1Chunk = 1 << 20;  // most tokens per histogram_kernel block (BinWeights::add)
 
 /// Online softmax state of a chunk: m = max z, s = Σ e^{z−m}, a = Σ e^{z−m}(z − m), the finite
 /// logits (counted for top-k only; otherwise the threads that saw one: 0 iff there is none), bad:
@@ -96,6 +101,7 @@ struct Ahead {
 /// The nucleus split over row chunks (histogram_kernel, gather_kernel) for the row's last block.
 struct Level1 {
   unsigned long long* bins;        // [rows × kBins]: bin weights (fixed point), 0 between steps
+  unsigned* moments;               // [rows × kBins]: top-p, Σ p·frac·2^31 per bin (< 2^32), 0 between steps
   unsigned* done;                  // [rows]: chunks finished, 0 between steps
   Crossing* crossing;              // [rows]
   unsigned long long* candidates;  // [rows × kCandidates]: the crossing bin's sort keys, unordered
@@ -368,18 +374,50 @@ __device__ void for_each_token(const In* z, std::ptrdiff_t n, F&& f) {
   }
 }
 
+/// A token's level-1 bin: min(⌊pos⌋, kBins − 1) of its position pos = 64·(m − z) ≥ 0, and pos's
+/// fraction past the bin's start (by one round-toward-zero add of 2^23, no conversion instruction).
+struct BinPosition {
+  int bin;
+  float frac;
+  __device__ explicit BinPosition(float pos) {
+    const float clamped = fminf(pos, float(kBins) - 0.5f), t = __fadd_rz(clamped, 8388608.0f);  // 2^23 + ⌊clamped⌋
+    bin = __float_as_int(t) - 0x4b000000;
+    frac = clamped - (t - 8388608.0f);
+  }
+};
+
 /// A valid row's constants for the nucleus (§3): max, LSE, the target in bin-weight units and the
-/// level-1 limit on d = m − z.
+/// level-1 limit on pos = 64·(m − z).
 struct RowFrame {
   float m, lse;
   bool top_k;
   double target;  // top-p: top_p·2^43 (fixed point); top-k: min(k, finite tokens)
-  float d_limit;
+  float pos_limit;
+  /// A top-p token's weight p·2^43 before rounding (the fixed-point weight rounds it to nearest).
+  __device__ float scaled_p(float x) const { return __expf(x - lse) * kFixedScale; }
   /// A token's weight in fixed point: 1 for top-k, p·2^43 for top-p.
-  __device__ unsigned long long weight(float x) const {
-    return top_k ? 1ull : static_cast<unsigned long long>(__float2ll_rn(__expf(x - lse) * kFixedScale));
+  __device__ unsigned long long weight(float x) const { return top_k ? 1ull : __float2ull_rn(scaled_p(x)); }
+  /// 64·(m − z): +inf for z = −inf, so below pos_limit (finite for top-k) only finite tokens.
+  __device__ float pos(float x) const { return (m - x) * kBinsPerNat; }
+  __device__ int bin(float x) const { return BinPosition(pos(x)).bin; }
+  /// The value t with pos(z) < limit ⟺ z > t for every z ≤ m but NaN (pos is monotone in z), by a
+  /// whole warp: a 32-way search over the floats in order (keys ordered like the values); limit ≤ 0:
+  /// m (no such z).
+  __device__ float value_below(float limit) const {
+    const auto key = [](float v) { const std::uint32_t u = __float_as_uint(v); return (u & 0x80000000u) ? ~u : u | 0x80000000u; };
+    const auto value = [](std::uint32_t k) { return __uint_as_float((k & 0x80000000u) ? k & 0x7fffffffu : ~k); };
+    if (!(limit > 0.0f)) return m;
+    std::uint32_t lo = key(-INFINITY), hi = key(m);  // pos(lo) = +inf ≥ limit > 0 = pos(hi)
+    const unsigned lane = threadIdx.x % 32;
+    while (hi - lo > 1) {  // lane l probes lo + (l + 1)·step; lane 31 probes hi
+      const std::uint32_t step = (hi - lo + 31) / 32;
+      const auto probe = std::uint32_t(min(std::uint64_t(lo) + std::uint64_t(step) * (lane + 1), std::uint64_t(hi)));
+      const int first = __ffs(__ballot_sync(~0u, pos(value(probe)) < limit)) - 1;  // the first probe below limit
+      const std::uint32_t below = __shfl_sync(~0u, probe, first), above = __shfl_sync(~0u, probe, first > 0 ? first - 1 : 0);
+      lo = first > 0 ? above : lo, hi = below;
+    }
+    return value(lo);
   }
-  __device__ int bin(float x) const { return min(int((m - x) * kBinsPerNat), kBins - 1); }
   __device__ float entropy_term(float x) const {  // −p·clip(l, −100, 0), summed in float per thread
     const float l = x - lse;
     return -__expf(l) * fmaxf(l, float(kEntropyClip));
@@ -414,6 +452,9 @@ struct Crossing {
   RowFrame frame;
   int bin;
   double before;
+  double entropy_ahead;  // top-p: of the tokens in the bins ahead (entropy_ahead); top-k: 0
+  float ahead_below;     // bin(z) < bin ⟺ z > ahead_below (RowFrame::value_below)
+  float crossing_below;  // bin(z) ≤ bin ⟺ z > crossing_below, for finite z
   bool valid;
 };
 
@@ -425,28 +466,34 @@ __device__ bool row_frame(const Partial* partials, int chunks, std::ptrdiff_t vo
   if (p.bad || p.finite == 0) return false;
   f.m = p.m, f.lse = p.m + __logf(p.s), f.top_k = top_k;
   f.target = top_k ? fmin(target, double(p.finite)) : target * kFixedScale;
-  // Top-p: a token with p ≤ (1 − top_p)/V is never kept, so only d < log(V/(1 − top_p)) + m − lse
+  // Top-p: a token with p ≤ (1 − top_p)/V is never kept, so only d = m − z < log(V/(1 − top_p)) + m − lse
   // enters level 1 (histogram_kernel retries with every token when rounding leaves the target unreached).
-  f.d_limit = top_k ? INFINITY : float(log(double(vocab) / (1.0 - target)) + double(f.m - f.lse));
+  f.pos_limit = top_k ? FLT_MAX : float(log(double(vocab) / (1.0 - target)) + double(f.m - f.lse)) * kBinsPerNat;
   return true;
 }
 
-/// 64-bit bin weights in fixed point from native 32-bit shared atomics: the low word takes the
-/// weight's low 32 bits, the high word its high bits and the carry when the low word wraps (seen in
-/// the value the atomic returns). The sum high·2^32 + low is exact, so independent of the order; a
-/// token of weight < 2^32 (p < 2^−11) costs one atomic but when the low word wraps.
+/// 64-bit bin weights in fixed point from native 32-bit shared atomics: a weight's low 12 bits go
+/// to the low word, the rest to the high word; the bin holds high·2^12 + low, exact, so independent
+/// of the order. The high words stay below 2^32 (a bin's weight is < 2^44: Σp ≤ 1, and 2^43 per unit
+/// of p). add: at most kLevel1Chunk tokens per clear (each low word then stays below 2^32), by
+/// atomics that return nothing (no wait on shared memory); add_any: any number of tokens, the low
+/// word's wrap (seen in the value its atomic returns) carried into the high word.
 struct BinWeights {
   unsigned high[kBins], low[kBins];
   __device__ void clear(int n_bins) {
     for (int b = threadIdx.x; b < n_bins; b += blockDim.x) high[b] = 0, low[b] = 0;
   }
   __device__ void add(int b, unsigned long long w) {
-    const unsigned w_low = unsigned(w), old = atomicAdd(&low[b], w_low);
-    const unsigned carry = unsigned(w >> 32) + (old + w_low < old ? 1u : 0u);
+    atomicAdd(&low[b], unsigned(w) & 0xfffu);
+    atomicAdd(&high[b], unsigned(w >> 12));
+  }
+  __device__ void add_any(int b, unsigned long long w) {
+    const unsigned w_low = unsigned(w) & 0xfffu, old = atomicAdd(&low[b], w_low);
+    const unsigned carry = unsigned(w >> 12) + (old + w_low < old ? 1u << 20 : 0u);  // 2^32 = 2^20·2^12
     if (carry != 0) atomicAdd(&high[b], carry);
   }
   __device__ unsigned long long operator[](int b) const {
-    return (static_cast<unsigned long long>(high[b]) << 32) + low[b];
+    return (static_cast<unsigned long long>(high[b]) << 12) + low[b];
   }
 };
 
@@ -484,32 +531,74 @@ template <class W> __device__ int find_crossing(int n_bins, const W& w, double t
 /// double its registers).
 constexpr int kRareLoads = 1;
 
-/// Level 1 of the nucleus over d = m − z, per chunk of a row [rows × chunks]: the chunk's histogram
-/// in shared memory added into the row's bins with 64-bit integer atomics (exact in any order). The
-/// block finishing the row's last chunk (its chunks' atomics published by fences before the count)
-/// finds the crossing bin and the weight ahead of it (if the target is not reached within d_limit,
-/// from its own histogram of every token of the row), then zeroes the bins and the count.
+/// A top-p token's moment p·frac in fixed point (2^31 per unit) from its weight p·2^43 before rounding.
+__device__ __forceinline__ unsigned moment(float scaled_p, float frac) {
+  return __float2uint_rn(scaled_p * frac * float(kMomentScale / kFixedScale));
+}
+
+/// Top-p: the entropy of the tokens in the bins ahead of `crossing` (all kept; §5), by the whole
+/// block in a fixed order, from the bins' weights w(b) (Σ p·2^43) and moments u(b) (Σ p·frac·2^31):
+/// −p·l = p·(lse − m) + p·d with d = m − z = (b + frac)/64. No clip: there d < 32 and lse − m ≤ log V.
+template <class W, class U> __device__ double entropy_ahead(int crossing, const RowFrame& f, const W& w, const U& u) {
+  __shared__ double totals[32];
+  const double offset = double(f.lse) - double(f.m);
+  double h[1] = {0.0};
+  for (int b = threadIdx.x; b < crossing; b += blockDim.x)
+    h[0] += double(w(b)) / kFixedScale * (offset + b / double(kBinsPerNat)) +
+            double(u(b)) / (kMomentScale * double(kBinsPerNat));
+  block_reduce(h, totals, Sum{});
+  return h[0];
+}
+
+/// Level 1 of the nucleus over pos = 64·(m − z), per chunk of a row [rows × chunks]: the chunk's
+/// histogram (and, top-p, its moments) in shared memory added into the row's with integer atomics
+/// (exact in any order). The block finishing the row's last chunk (its chunks' atomics published by
+/// fences before the count) finds the crossing bin, the weight ahead of it and, top-p, the entropy of
+/// the tokens ahead of it (if the target is not reached within pos_limit, from its own histogram of
+/// every token of the row), then zeroes the bins, the moments and the count.
 template <class In, int VEC>
 __global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
 histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
                  const Partial* __restrict__ partials, int partial_chunks, bool top_k, double target, Level1 level1) {
   __shared__ BinWeights hist;
+  __shared__ unsigned moments[kBins];
   __shared__ bool last;
   const std::ptrdiff_t row = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
   unsigned long long* bins = level1.bins + row * kBins;
+  unsigned* row_moments = level1.moments + row * kBins;
   RowFrame f{};
   const bool valid = row_frame(partials + row * partial_chunks, partial_chunks, vocab, top_k, target, f);
   if (blockIdx.y == 0 && threadIdx.x == 0) level1.crossing[row].frame = f, level1.crossing[row].valid = valid;
-  if (valid) {
+  const auto clear = [&] {
     hist.clear(kBins);
+    for (int b = threadIdx.x; b < kBins; b += blockDim.x) moments[b] = 0;
     __syncthreads();
-    for_each_token<In, VEC>(z + row * stride + begin, end - begin, [&](float x, std::ptrdiff_t) {
-      if (x > -INFINITY && f.m - x < f.d_limit) hist.add(f.bin(x), f.weight(x));
-    });
+  };
+  // A top-p token at pos: its weight into its bin (add_any: past kLevel1Chunk tokens) and its moment.
+  const auto add_mass = [&](float pos, float x, bool any_count) {
+    const BinPosition at(pos);
+    const float w = f.scaled_p(x);
+    if (any_count) hist.add_any(at.bin, __float2ull_rn(w));
+    else hist.add(at.bin, __float2ull_rn(w));
+    atomicAdd(&moments[at.bin], moment(w, at.frac));
+  };
+  if (valid) {
+    clear();
+    const In* zc = z + row * stride + begin;
+    if (f.top_k)
+      for_each_token<In, VEC>(zc, end - begin, [&](float x, std::ptrdiff_t) {
+        if (f.pos(x) < f.pos_limit) hist.add(f.bin(x), 1);
+      });
+    else
+      for_each_token<In, VEC>(zc, end - begin, [&](float x, std::ptrdiff_t) {
+        if (const float pos = f.pos(x); pos < f.pos_limit) add_mass(pos, x, false);
+      });
     __syncthreads();
-    for (int b = threadIdx.x; b < kBins; b += kPartialThreads)
+    for (int b = threadIdx.x; b < kBins; b += kPartialThreads) {
       if (const unsigned long long w = hist[b]; w != 0) atomicAdd(&bins[b], w);
+      if (moments[b] != 0) atomicAdd(&row_moments[b], moments[b]);
+    }
   }
   __threadfence();
   __syncthreads();
@@ -517,22 +606,35 @@ histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t
   __syncthreads();
   if (!last) return;
   __threadfence();
-  double before = 0;
+  double before = 0, h_ahead = 0;
   int crossing = -1;
   if (valid) {
     crossing = find_crossing(kBins, [&](int b) { return double(__ldcg(&bins[b])); }, f.target, before);
-    for (int b = threadIdx.x; b < kBins; b += kPartialThreads) bins[b] = 0;  // every read is done
-    if (crossing < 0) {  // top-p: rounding left the target past the weight within d_limit; every token
-      hist.clear(kBins);
-      __syncthreads();
+    if (crossing >= 0 && !f.top_k)
+      h_ahead = entropy_ahead(crossing, f, [&](int b) { return __ldcg(&bins[b]); }, [&](int b) { return __ldcg(&row_moments[b]); });
+    for (int b = threadIdx.x; b < kBins; b += kPartialThreads) bins[b] = 0, row_moments[b] = 0;  // every read is done
+    if (crossing < 0) {  // top-p: rounding left the target past the weight within pos_limit; every token
+      clear();
       for_each_token<In, VEC, kRareLoads>(z + row * stride, vocab, [&](float x, std::ptrdiff_t) {
-        if (x > -INFINITY) hist.add(f.bin(x), f.weight(x));
+        if (!(x > -INFINITY)) return;
+        if (f.top_k) hist.add_any(f.bin(x), 1);
+        else add_mass(f.pos(x), x, true);
       });
       __syncthreads();
       crossing = find_crossing(kBins, [&](int b) { return double(hist[b]); }, f.target, before);
+      if (crossing >= 0 && !f.top_k)
+        h_ahead = entropy_ahead(crossing, f, [&](int b) { return hist[b]; }, [&](int b) { return moments[b]; });
     }
   }
-  if (threadIdx.x == 0) level1.crossing[row].bin = crossing, level1.crossing[row].before = before, level1.done[row] = 0;
+  if (threadIdx.x < 32 && crossing >= 0) {  // warp 0
+    const float ahead_below = f.value_below(float(crossing));
+    const float crossing_below = crossing == kBins - 1 ? -INFINITY : f.value_below(float(crossing + 1));
+    if (threadIdx.x == 0) level1.crossing[row].ahead_below = ahead_below, level1.crossing[row].crossing_below = crossing_below;
+  }
+  if (threadIdx.x == 0) {
+    Crossing& c = level1.crossing[row];
+    c.bin = crossing, c.before = before, c.entropy_ahead = h_ahead, level1.done[row] = 0;
+  }
 }
 
 /// One row's LSE, nucleus and partial entropy (the row of blockIdx.x), by the whole block, from
@@ -565,6 +667,26 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
   __syncthreads();
   if (threadIdx.x == 0) level1.count[row] = 0;  // read by every thread
   const auto bin_weight = [&](int b) { return double(hist[b]); };
+  // The digit of `hist` (and hist_count) where the running weight from `before` reaches the target,
+  // `before` gaining the weight ahead of it; when rounding leaves the target just past the set's
+  // weight, its last digit.
+  const auto crossing_digit = [&](int n_digits) {
+    int found = find_crossing(n_digits, bin_weight, f.target, before);
+    if (found < 0) {
+      if (threadIdx.x == 0) {
+        double w = 0;
+        int last_d = 0;
+        for (int d = 0; d < n_digits; ++d)
+          if (hist_count[d] > 0) last_d = d;
+        for (int d = 0; d < last_d; ++d) w += bin_weight(d);
+        last_digit = last_d, last_weight = w;
+      }
+      __syncthreads();
+      found = last_digit;
+      before += last_weight;
+    }
+    return found;
+  };
 
   float cut = -INFINITY;
   int last_tie = -1;
@@ -606,7 +728,7 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
         }
         for (int offset = 16; offset > 0; offset >>= 1)
           h += __shfl_xor_sync(~0u, h, offset), n_kept += __shfl_xor_sync(~0u, n_kept, offset);
-        if (threadIdx.x == 0) chunks_ahead = {h, n_kept};
+        if (threadIdx.x == 0) chunks_ahead = {h + level.entropy_ahead, n_kept};
       }
       __syncthreads();
     }
@@ -624,25 +746,12 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
         const unsigned long long k = f.key(x, i);
         if (shift == 64 || (k >> shift) == prefix) {
           const int digit = int((k >> digit_shift) & ((1u << bits) - 1));
-          hist.add(digit, f.weight(x));
+          hist.add_any(digit, f.weight(x));
           atomicAdd(&hist_count[digit], 1);
         }
       });
       __syncthreads();
-      int found = find_crossing(1 << bits, bin_weight, f.target, before);
-      if (found < 0) {  // rounding left the target just past this set's weight: its last token
-        if (threadIdx.x == 0) {
-          double w = 0;
-          int last_d = 0;
-          for (int d = 0; d < (1 << bits); ++d)
-            if (hist_count[d] > 0) last_d = d;
-          for (int d = 0; d < last_d; ++d) w += bin_weight(d);
-          last_digit = last_d, last_weight = w;
-        }
-        __syncthreads();
-        found = last_digit;
-        before += last_weight;
-      }
+      const int found = crossing_digit(1 << bits);
       prefix = (shift == 64 ? 0ull : prefix << bits) | unsigned(found);
       n = hist_count[found];
       shift = digit_shift;
@@ -652,6 +761,40 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
         if (single_value) break;
       }
       if (n <= kCandidates) n = gather();
+    }
+    if (!single_value && n > 32) {
+      // Before the sort, the set narrowed to one of kSubBins sub-bins of pos in the crossing bin
+      // (ascending with the keys), found like a digit; the sub-bins ahead of it are all kept.
+      const float start = float(crossing_bin);
+      const auto sub_bin = [&](unsigned long long k) {
+        return min(int((f.pos(key_value(k)) - start) * float(kSubBins)), kSubBins - 1);
+      };
+      __syncthreads();  // count may still be read (gather)
+      if (threadIdx.x == 0) count = 0;
+      hist.clear(kSubBins);
+      for (int d = threadIdx.x; d < kSubBins; d += blockDim.x) hist_count[d] = 0;
+      __syncthreads();
+      for (int j = threadIdx.x; j < n; j += blockDim.x) {
+        const int d = sub_bin(keys[j]);
+        hist.add(d, f.weight(key_value(keys[j])));  // ≤ kCandidates tokens
+        atomicAdd(&hist_count[d], 1);
+      }
+      __syncthreads();
+      const int found = crossing_digit(kSubBins);
+      // The crossing sub-bin's keys compacted in place, blockDim.x keys at a time: a round writes
+      // below the keys read so far.
+      for (int base = 0; base < n; base += blockDim.x) {
+        const int j = base + int(threadIdx.x);
+        const unsigned long long k = j < n ? keys[j] : 0ull;
+        __syncthreads();
+        if (j < n) {
+          const int d = sub_bin(k);
+          if (d < found) h_ahead += f.entropy_term(key_value(k)), ++n_ahead;
+          else if (d == found) keys[atomicAdd(&count, 1)] = k;
+        }
+        __syncthreads();
+      }
+      n = count;
     }
     if (single_value) {  // top-k: more than kCandidates tokens share the k-th value; all are kept
       cut = key_value(prefix << shift);
@@ -708,10 +851,11 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
 
 /// Per chunk of a row [rows × chunks]: the crossing bin's tokens appended to the row's candidate
 /// keys (staged in shared memory, then one range per block; in any order: the sort orders them;
-/// those past kCandidates only counted), and the entropy terms and count of the tokens ahead of it
-/// (all kept), in a fixed order. The block finishing the row's last chunk (its chunks' writes
-/// published by fences before the count, as in the CUDA programming guide's threadfence example)
-/// then runs nucleus_row, and the block finishing the sequence's last row its pool.
+/// those past kCandidates only counted), and the count of the tokens ahead of it (all kept) and,
+/// top-k, their entropy terms (top-p: histogram_kernel's entropy_ahead), in a fixed order. The block
+/// finishing the row's last chunk (its chunks' writes published by fences before the count, as in
+/// the CUDA programming guide's threadfence example) then runs nucleus_row, and the block finishing
+/// the sequence's last row its pool.
 template <class In, int VEC>
 __global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
 gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, Level1 level1,
@@ -731,12 +875,14 @@ gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vo
     __syncthreads();
     float h_ahead = 0;
     int n_ahead = 0;
+    // The bins by value (one comparison each): bin < crossing ⟺ z > ahead_below; bin == crossing
+    // ⟺ ahead_below ≥ z > crossing_below.
+    const float ahead_below = level.ahead_below, crossing_below = level.crossing_below;
     for_each_token<In, VEC>(z + row * stride + begin, end - begin, [&](float x, std::ptrdiff_t i) {
-      if (!(x > -INFINITY)) return;
-      const int b = f.bin(x);
-      if (b < crossing) {
-        h_ahead += f.entropy_term(x), ++n_ahead;
-      } else if (b == crossing) {
+      const bool ahead = x > ahead_below;
+      n_ahead += ahead ? 1 : 0;
+      if (f.top_k && ahead) h_ahead += f.entropy_term(x);  // top-p: histogram_kernel's entropy_ahead
+      if (!ahead && x > crossing_below) {
         const unsigned slot = atomicAdd(&n_staged, 1u);
         if (slot < unsigned(kCandidates)) keys[slot] = f.key(x, begin + i);
       }
@@ -1096,7 +1242,8 @@ template <class In, int VEC> void plan_chunks(Workspace& ws, std::ptrdiff_t rows
       std::min(resident_blocks(partial_kernel<In, VEC, false>), resident_blocks(partial_kernel<In, VEC, true>));
   ws.row_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, partial));
   const int level1 = std::min(resident_blocks(histogram_kernel<In, VEC>), resident_blocks(gather_kernel<In, VEC>));
-  ws.level1_chunks[i] = chunk_count(ws.vocab, row_chunks(rows, max_chunks, sms, level1));
+  const int fewest = int((ws.vocab + kLevel1Chunk - 1) / kLevel1Chunk);  // BinWeights::add's limit
+  ws.level1_chunks[i] = chunk_count(ws.vocab, std::max(row_chunks(rows, max_chunks, sms, level1), fewest));
 }
 
 }  // namespace
@@ -1135,6 +1282,7 @@ void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::p
     check(cudaMemset(ws->done, 0, sizeof(unsigned) * std::size_t(batch)), "cudaMemset");
     Level1& l1 = ws->level1;
     l1.bins = static_cast<unsigned long long*>(allocate(sizeof(unsigned long long) * std::size_t(rows * kBins)));
+    l1.moments = static_cast<unsigned*>(allocate(sizeof(unsigned) * std::size_t(rows * kBins)));
     l1.done = static_cast<unsigned*>(allocate(sizeof(unsigned) * std::size_t(rows)));
     l1.crossing = static_cast<Crossing*>(allocate(sizeof(Crossing) * std::size_t(rows)));
     l1.candidates = static_cast<unsigned long long*>(allocate(sizeof(unsigned long long) * std::size_t(rows * kCandidates)));
@@ -1142,6 +1290,7 @@ void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::p
     const int most_level1_chunks = *std::max_element(std::begin(ws->level1_chunks), std::end(ws->level1_chunks));
     l1.ahead = static_cast<Ahead*>(allocate(sizeof(Ahead) * std::size_t(rows * most_level1_chunks)));
     check(cudaMemset(l1.bins, 0, sizeof(unsigned long long) * std::size_t(rows * kBins)), "cudaMemset");
+    check(cudaMemset(l1.moments, 0, sizeof(unsigned) * std::size_t(rows * kBins)), "cudaMemset");
     check(cudaMemset(l1.done, 0, sizeof(unsigned) * std::size_t(rows)), "cudaMemset");
     check(cudaMemset(l1.count, 0, sizeof(unsigned) * std::size_t(rows)), "cudaMemset");
   } catch (...) {
@@ -1155,7 +1304,7 @@ void nbce_destroy(void* workspace) noexcept {
   auto* ws = static_cast<Workspace*>(workspace);
   for (void* p : {static_cast<void*>(ws->partials), static_cast<void*>(ws->stats), static_cast<void*>(ws->merge_partials),
                   static_cast<void*>(ws->pool_entries), static_cast<void*>(ws->pool_count), static_cast<void*>(ws->previous),
-                  static_cast<void*>(ws->done), static_cast<void*>(ws->level1.bins), static_cast<void*>(ws->level1.done),
+                  static_cast<void*>(ws->done), static_cast<void*>(ws->level1.bins), static_cast<void*>(ws->level1.moments), static_cast<void*>(ws->level1.done),
                   static_cast<void*>(ws->level1.crossing), static_cast<void*>(ws->level1.candidates),
                   static_cast<void*>(ws->level1.count), static_cast<void*>(ws->level1.ahead)})
     release(p);
