@@ -475,9 +475,9 @@ __device__ bool row_frame(const Partial* partials, int chunks, std::ptrdiff_t vo
 /// 64-bit bin weights in fixed point from native 32-bit shared atomics: a weight's low 12 bits go
 /// to the low word, the rest to the high word; the bin holds high·2^12 + low, exact, so independent
 /// of the order. The high words stay below 2^32 (a bin's weight is < 2^44: Σp ≤ 1, and 2^43 per unit
-/// of p). add: at most kLevel1Chunk tokens per clear (each low word then stays below 2^32), by
-/// atomics that return nothing (no wait on shared memory); add_any: any number of tokens, the low
-/// word's wrap (seen in the value its atomic returns) carried into the high word.
+/// of p). add (add_one: a weight of 1): at most kLevel1Chunk tokens per clear (each low word then
+/// stays below 2^32), by atomics that return nothing (no wait on shared memory); add_any: any number
+/// of tokens, the low word's wrap (seen in the value its atomic returns) carried into the high word.
 struct BinWeights {
   unsigned high[kBins], low[kBins];
   __device__ void clear(int n_bins) {
@@ -487,6 +487,7 @@ struct BinWeights {
     atomicAdd(&low[b], unsigned(w) & 0xfffu);
     atomicAdd(&high[b], unsigned(w >> 12));
   }
+  __device__ void add_one(int b) { atomicAdd(&low[b], 1u); }  // add(b, 1): a top-k token
   __device__ void add_any(int b, unsigned long long w) {
     const unsigned w_low = unsigned(w) & 0xfffu, old = atomicAdd(&low[b], w_low);
     const unsigned carry = unsigned(w >> 12) + (old + w_low < old ? 1u << 20 : 0u);  // 2^32 = 2^20·2^12
@@ -588,7 +589,7 @@ histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t
     const In* zc = z + row * stride + begin;
     if (f.top_k)
       for_each_token<In, VEC>(zc, end - begin, [&](float x, std::ptrdiff_t) {
-        if (f.pos(x) < f.pos_limit) hist.add(f.bin(x), 1);
+        if (f.pos(x) < f.pos_limit) hist.add_one(f.bin(x));
       });
     else
       for_each_token<In, VEC>(zc, end - begin, [&](float x, std::ptrdiff_t) {
@@ -764,10 +765,11 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
     }
     if (!single_value && n > 32) {
       // Before the sort, the set narrowed to one of kSubBins sub-bins of pos in the crossing bin
-      // (ascending with the keys), found like a digit; the sub-bins ahead of it are all kept.
+      // (ascending with the keys), found like a digit; the sub-bins ahead of it are all kept. (The
+      // last bin holds every pos ≥ kBins − 1, most of it in its last sub-bin.)
       const float start = float(crossing_bin);
       const auto sub_bin = [&](unsigned long long k) {
-        return min(int((f.pos(key_value(k)) - start) * float(kSubBins)), kSubBins - 1);
+        return int(fminf((f.pos(key_value(k)) - start) * float(kSubBins), float(kSubBins - 1)));  // pos may be +inf
       };
       __syncthreads();  // count may still be read (gather)
       if (threadIdx.x == 0) count = 0;
