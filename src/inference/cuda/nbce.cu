@@ -3,7 +3,7 @@
 //  1. partial_kernel  [rows × chunks]: the one DRAM pass — per chunk the online (max, Σe, Σe·(z−max))
 //     with the input check (e = exp(z − max), in base 2: one FMA and one ex2 per token; the check on a
 //     NaN-propagating max per load group). The chunk count fills whole waves of resident blocks.
-//  2. top-p / top-k only, two kernels (the rows re-read from L2): LSE, the nucleus (cut, last tie,
+//  2. top-p / top-k only, two kernels (each reads the rows again): LSE, the nucleus (cut, last tie,
 //     size) and the partial entropy (§3, §5) by selection. histogram_kernel [rows × chunks]: a
 //     histogram of the mass over d = max − z in bins of 1/64 and, top-p, of the moments Σ p·(d − bin
 //     start) (32-bit shared atomics that return nothing; integer atomics into the row's bins) finds
@@ -11,9 +11,9 @@
 //     crossing bin's tokens' keys and the count of the tokens ahead of it (top-k: their entropy), then
 //     the block finishing the row's last chunk narrows the crossing bin's tokens to one of 256
 //     sub-bins, sorts only those (a radix refinement on (value, index) keys over the row first if
-//     the bin's tokens exceed the shared buffer) and places the cut. Then, once per sequence (the block finishing its sequence's last row), the
-//     min-entropy selection with η hysteresis (§6) or the pooling weights (§2) as the list of rows
-//     of nonzero weight.
+//     the bin's tokens exceed the shared buffer) and places the cut. Then, once per sequence (the
+//     block finishing its sequence's last row), the min-entropy selection with η hysteresis (§6) or
+//     the pooling weights (§2) as the list of rows of nonzero weight.
 //  3. tail_kernel [batch × chunks], launched cooperatively with one grid barrier, as a programmatic
 //     dependent of the kernel before it (its blocks start as that grid's retire, load what does not
 //     depend on it, then wait for its completion). Without truncation every block first derives its
@@ -404,7 +404,10 @@ struct RowFrame {
   /// whole warp: a 32-way search over the floats in order (keys ordered like the values); limit ≤ 0:
   /// m (no such z).
   __device__ float value_below(float limit) const {
-    const auto key = [](float v) { const std::uint32_t u = __float_as_uint(v); return (u & 0x80000000u) ? ~u : u | 0x80000000u; };
+    const auto key = [](float v) {
+      const std::uint32_t u = __float_as_uint(v);
+      return (u & 0x80000000u) ? ~u : u | 0x80000000u;
+    };
     const auto value = [](std::uint32_t k) { return __uint_as_float((k & 0x80000000u) ? k & 0x7fffffffu : ~k); };
     if (!(limit > 0.0f)) return m;
     std::uint32_t lo = key(-INFINITY), hi = key(m);  // pos(lo) = +inf ≥ limit > 0 = pos(hi)
