@@ -246,6 +246,15 @@ __device__ FullRow full_row(const Partial* partials, int chunks) {
   return {p.m + __logf(p.s), __logf(p.s) - p.a / p.s, p.finite, !(p.bad || p.finite == 0)};
 }
 
+/// A float's bits as an unsigned key in the floats' order (NaN aside), and back.
+__device__ __forceinline__ std::uint32_t ordered(float v) {
+  const std::uint32_t u = __float_as_uint(v);
+  return (u & 0x80000000u) ? ~u : (u | 0x80000000u);
+}
+__device__ __forceinline__ float from_ordered(std::uint32_t k) {
+  return __uint_as_float((k & 0x80000000u) ? (k & 0x7fffffffu) : ~k);
+}
+
 /// A sequence's pool from its rows' entropies entropy(r) (double), by the whole block: the
 /// min-entropy selection (§6: argmin of H_r − η·[r = previous], ties to the lowest index) or the
 /// linear pooling weights (§2), listed in row order into `entries` by warp 0, which gets their count
@@ -262,8 +271,7 @@ __device__ int select_pool(Entropy entropy, int rows, int previous, const NbcePa
     unsigned long long best[1] = {~0ull};
     for (int r = first + int(threadIdx.x); r < rows; r += blockDim.x) {
       const float h = float(entropy(r) - (r == previous ? params.eta : 0.0));
-      const std::uint32_t u = __float_as_uint(h), ascending = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-      best[0] = min(best[0], (static_cast<unsigned long long>(ascending) << 32) | unsigned(r));
+      best[0] = min(best[0], (static_cast<unsigned long long>(ordered(h)) << 32) | unsigned(r));
     }
     block_reduce(best, reinterpret_cast<unsigned long long*>(scratch), Min{});
     k = int(best[0] & 0xffffffffu);
@@ -328,14 +336,9 @@ finalise_kernel(const Partial* __restrict__ partials, int chunks, RowStat* stats
 
 /// Sort keys: ascending key = descending value, then ascending index (the order §3's ties take).
 __device__ __forceinline__ unsigned long long sort_key(float z, std::uint32_t index) {
-  const std::uint32_t u = __float_as_uint(z);
-  const std::uint32_t ascending = (u & 0x80000000u) ? ~u : (u | 0x80000000u);
-  return (static_cast<unsigned long long>(~ascending) << 32) | index;
+  return (static_cast<unsigned long long>(~ordered(z)) << 32) | index;
 }
-__device__ __forceinline__ float key_value(unsigned long long key) {
-  const std::uint32_t ascending = ~std::uint32_t(key >> 32);
-  return __uint_as_float((ascending & 0x80000000u) ? (ascending & 0x7fffffffu) : ~ascending);
-}
+__device__ __forceinline__ float key_value(unsigned long long key) { return from_ordered(~std::uint32_t(key >> 32)); }
 
 /// Exclusive prefix sums of two consecutive values per thread (2·blockDim.x values in order).
 __device__ void block_scan2(double v0, double v1, double& e0, double& e1, double* warp_totals) {
@@ -401,25 +404,20 @@ struct RowFrame {
   __device__ float pos(float x) const { return (m - x) * kBinsPerNat; }
   __device__ int bin(float x) const { return BinPosition(pos(x)).bin; }
   /// The value t with pos(z) < limit ⟺ z > t for every z ≤ m but NaN (pos is monotone in z), by a
-  /// whole warp: a 32-way search over the floats in order (keys ordered like the values); limit ≤ 0:
-  /// m (no such z).
+  /// whole warp: a 32-way search over the floats in order (their ordered keys); limit ≤ 0: m (no
+  /// such z).
   __device__ float value_below(float limit) const {
-    const auto key = [](float v) {
-      const std::uint32_t u = __float_as_uint(v);
-      return (u & 0x80000000u) ? ~u : u | 0x80000000u;
-    };
-    const auto value = [](std::uint32_t k) { return __uint_as_float((k & 0x80000000u) ? k & 0x7fffffffu : ~k); };
     if (!(limit > 0.0f)) return m;
-    std::uint32_t lo = key(-INFINITY), hi = key(m);  // pos(lo) = +inf ≥ limit > 0 = pos(hi)
+    std::uint32_t lo = ordered(-INFINITY), hi = ordered(m);  // pos(lo) = +inf ≥ limit > 0 = pos(hi)
     const unsigned lane = threadIdx.x % 32;
     while (hi - lo > 1) {  // lane l probes lo + (l + 1)·step; lane 31 probes hi
       const std::uint32_t step = (hi - lo + 31) / 32;
       const auto probe = std::uint32_t(min(std::uint64_t(lo) + std::uint64_t(step) * (lane + 1), std::uint64_t(hi)));
-      const int first = __ffs(__ballot_sync(~0u, pos(value(probe)) < limit)) - 1;  // the first probe below limit
+      const int first = __ffs(__ballot_sync(~0u, pos(from_ordered(probe)) < limit)) - 1;  // the first probe below limit
       const std::uint32_t below = __shfl_sync(~0u, probe, first), above = __shfl_sync(~0u, probe, first > 0 ? first - 1 : 0);
       lo = first > 0 ? above : lo, hi = below;
     }
-    return value(lo);
+    return from_ordered(lo);
   }
   __device__ float entropy_term(float x) const {  // −p·clip(l, −100, 0), summed in float per thread
     const float l = x - lse;
