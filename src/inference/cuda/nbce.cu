@@ -404,12 +404,21 @@ struct RowFrame {
   __device__ float pos(float x) const { return (m - x) * kBinsPerNat; }
   __device__ int bin(float x) const { return BinPosition(pos(x)).bin; }
   /// The value t with pos(z) < limit ⟺ z > t for every z ≤ m but NaN (pos is monotone in z), by a
-  /// whole warp: a 32-way search over the floats in order (their ordered keys); limit ≤ 0: m (no
+  /// whole warp: the 32 floats around m − limit/64 probed at once (the bracket is most often found
+  /// there), then a 32-way search over the floats in order (their ordered keys); limit ≤ 0: m (no
   /// such z).
   __device__ float value_below(float limit) const {
     if (!(limit > 0.0f)) return m;
     std::uint32_t lo = ordered(-INFINITY), hi = ordered(m);  // pos(lo) = +inf ≥ limit > 0 = pos(hi)
     const unsigned lane = threadIdx.x % 32;
+    if (hi - lo > 32) {  // probes w0 … w0 + 31 within (lo, hi), ascending in z, so pos(probe) < limit for a suffix
+      const std::uint32_t centre = ordered(m - limit / kBinsPerNat);
+      const std::uint32_t w0 = max(lo + 1, min(centre >= 16 ? centre - 16 : 0u, hi - 32));
+      const unsigned below = __ballot_sync(~0u, pos(from_ordered(w0 + lane)) < limit);
+      if (below == ~0u) hi = w0;
+      else if (below == 0) lo = w0 + 31;
+      else return from_ordered(w0 + unsigned(__ffs(below)) - 2);  // the last probe with pos ≥ limit
+    }
     while (hi - lo > 1) {  // lane l probes lo + (l + 1)·step; lane 31 probes hi
       const std::uint32_t step = (hi - lo + 31) / 32;
       const auto probe = std::uint32_t(min(std::uint64_t(lo) + std::uint64_t(step) * (lane + 1), std::uint64_t(hi)));
