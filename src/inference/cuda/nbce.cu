@@ -498,6 +498,7 @@ struct BinWeights {
     atomicAdd(&high[b], unsigned(w >> 12));
   }
   __device__ void add_one(int b) { atomicAdd(&low[b], 1u); }  // add(b, 1): a top-k token
+  __device__ void set(int b, unsigned long long w) { high[b] = unsigned(w >> 12), low[b] = unsigned(w) & 0xfffu; }
   __device__ void add_any(int b, unsigned long long w) {
     const unsigned w_low = unsigned(w) & 0xfffu, old = atomicAdd(&low[b], w_low);
     const unsigned carry = unsigned(w >> 12) + (old + w_low < old ? 1u << 20 : 0u);  // 2^32 = 2^20·2^12
@@ -547,32 +548,90 @@ __device__ __forceinline__ unsigned moment(float scaled_p, float frac) {
   return __float2uint_rn(scaled_p * frac * float(kMomentScale / kFixedScale));
 }
 
-/// Top-p: the entropy of the tokens in the bins ahead of `crossing` (all kept; §5), by the whole
-/// block in a fixed order, from the bins' weights w(b) (Σ p·2^43) and moments u(b) (Σ p·frac·2^31):
-/// −p·l = p·(lse − m) + p·d with d = m − z = (b + frac)/64. No clip: there d < 32 and lse − m ≤ log V.
-template <class W, class U> __device__ double entropy_ahead(int crossing, const RowFrame& f, const W& w, const U& u) {
-  __shared__ double totals[32];
-  const double offset = double(f.lse) - double(f.m);
-  double h[1] = {0.0};
-  for (int b = threadIdx.x; b < crossing; b += blockDim.x)
-    h[0] += double(w(b)) / kFixedScale * (offset + b / double(kBinsPerNat)) +
-            double(u(b)) / (kMomentScale * double(kBinsPerNat));
-  block_reduce(h, totals, Sum{});
-  return h[0];
+/// Bins per thread of histogram_kernel's last block (one group each) and per lane of its warp scan.
+constexpr int kGroupBins = kBins / kPartialThreads;
+constexpr int kLaneGroups = kPartialThreads / 32;
+static_assert(kGroupBins == 4, "histogram_kernel loads a group's bins as 16-byte vectors");
+
+/// A bin's share of the moment of the entropy ahead (entropy_ahead): b·w + 2^12·u (w = Σ p·2^43,
+/// u = Σ p·frac·2^31), an exact integer: a row's sum stays below 2^11·2^44 + 2^44 < 2^56.
+__device__ __forceinline__ unsigned long long bin_moment(int b, unsigned long long w, unsigned u) {
+  return w * unsigned(b) + (static_cast<unsigned long long>(u) << 12);
+}
+
+/// Level 1's crossing bin as find_crossing's from `before` = 0 (−1: none) with the weight ahead of
+/// it and the moment Σ bin_moment over the bins ahead of it.
+struct BinScan {
+  int bin;
+  unsigned long long before, moment;
+};
+/// Per group of kGroupBins bins (thread t's: the bins kGroupBins·t …): Σ w and Σ bin_moment.
+struct BinGroups {
+  unsigned long long weight[kPartialThreads], moment[kPartialThreads];
+};
+
+/// The crossing bin of the row's kBins bins (weights `hist`, moments `moments`, group sums `groups`)
+/// by one warp: the first bin b with Σ_{b′<b} w(b′) < target ≤ Σ_{b′≤b} w(b′), find_crossing's
+/// definition. Exact integers (a row's weight < 2^44), so any order of summation gives the same.
+/// Lane l takes the bins 64·l … 64·l + 63 (the sums of kLaneGroups groups): a scan over the lanes
+/// finds the lane whose bins reach the target, then a scan of two of its bins per lane the bin.
+__device__ BinScan warp_crossing(const BinWeights& hist, const unsigned* moments, const BinGroups& groups, double target) {
+  const int lane = int(threadIdx.x % 32);
+  const auto reaches = [&](unsigned long long ahead, unsigned long long through) {  // exact in double (< 2^53)
+    return double(ahead) < target && target <= double(through);
+  };
+  const auto inclusive_scan = [&](unsigned long long v) {
+    for (int offset = 1; offset < 32; offset <<= 1) {
+      const unsigned long long up = __shfl_up_sync(~0u, v, offset);
+      if (lane >= offset) v += up;
+    }
+    return v;
+  };
+  unsigned long long w = 0, moment = 0;
+  for (int j = 0; j < kLaneGroups; ++j) {
+    const int g = lane * kLaneGroups + (j + lane) % kLaneGroups;  // rotated: no bank conflicts
+    w += groups.weight[g], moment += groups.moment[g];
+  }
+  const unsigned long long through = inclusive_scan(w);
+  const int at = __ffs(__ballot_sync(~0u, reaches(through - w, through))) - 1;
+  if (at < 0) return {-1, 0, 0};
+  if (lane >= at) moment = 0;  // the lanes ahead of lane `at` are wholly ahead of the crossing
+  const int b0 = at * (kBins / 32) + 2 * lane, b1 = b0 + 1;
+  const unsigned long long w0 = hist[b0], w1 = hist[b1];
+  const unsigned long long ahead = __shfl_sync(~0u, through - w, at) + inclusive_scan(w0 + w1) - (w0 + w1);
+  const bool first = reaches(ahead, ahead + w0), second = reaches(ahead + w0, ahead + w0 + w1);
+  const int found = __ffs(__ballot_sync(~0u, first || second)) - 1;  // one lane: lane `at`'s bins reach the target
+  const int bin = __shfl_sync(~0u, first ? b0 : b1, found);
+  const unsigned long long before = __shfl_sync(~0u, first ? ahead : ahead + w0, found);
+  if (b0 < bin) moment += bin_moment(b0, w0, moments[b0]);
+  if (b1 < bin) moment += bin_moment(b1, w1, moments[b1]);
+  for (int offset = 16; offset > 0; offset >>= 1) moment += __shfl_xor_sync(~0u, moment, offset);
+  return {bin, before, moment};
+}
+
+/// Top-p: the entropy of the tokens in the bins ahead of the crossing (all kept; §5) from their
+/// weight W = Σ p·2^43 and moment M = Σ bin_moment: −p·l = p·(lse − m) + p·d with d = m − z =
+/// (b + frac)/64, so H = W/2^43·(lse − m) + M/(2^43·64). No clip: there d < 32 and lse − m ≤ log V.
+__device__ double entropy_ahead(const BinScan& scan, const RowFrame& f) {
+  return double(scan.before) / kFixedScale * (double(f.lse) - double(f.m)) +
+         double(scan.moment) / (kFixedScale * double(kBinsPerNat));
 }
 
 /// Level 1 of the nucleus over pos = 64·(m − z), per chunk of a row [rows × chunks]: the chunk's
 /// histogram (and, top-p, its moments) in shared memory added into the row's with integer atomics
 /// (exact in any order). The block finishing the row's last chunk (its chunks' atomics published by
-/// fences before the count) finds the crossing bin, the weight ahead of it and, top-p, the entropy of
-/// the tokens ahead of it (if the target is not reached within pos_limit, from its own histogram of
-/// every token of the row), then zeroes the bins, the moments and the count.
+/// fences before the count) takes the row's bins and moments into shared memory, zeroing them behind;
+/// warp 0 finds the crossing bin, the weight ahead of it and, top-p, the entropy of the tokens ahead
+/// of it (warp_crossing; if the target is not reached within pos_limit, over the block's own
+/// histogram of every token of the row), then warps 1 and 2 the bins' bounds by value.
 template <class In, int VEC>
 __global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
 histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
                  const Partial* __restrict__ partials, int partial_chunks, bool top_k, double target, Level1 level1) {
   __shared__ BinWeights hist;
   __shared__ unsigned moments[kBins];
+  __shared__ BinGroups groups;
+  __shared__ BinScan scan;
   __shared__ bool last;
   const std::ptrdiff_t row = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
@@ -617,14 +676,34 @@ histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t
   __syncthreads();
   if (!last) return;
   __threadfence();
-  double before = 0, h_ahead = 0;
-  int crossing = -1;
   if (valid) {
-    crossing = find_crossing(kBins, [&](int b) { return double(__ldcg(&bins[b])); }, f.target, before);
-    if (crossing >= 0 && !f.top_k)
-      h_ahead = entropy_ahead(crossing, f, [&](int b) { return __ldcg(&bins[b]); }, [&](int b) { return __ldcg(&row_moments[b]); });
-    for (int b = threadIdx.x; b < kBins; b += kPartialThreads) bins[b] = 0, row_moments[b] = 0;  // every read is done
-    if (crossing < 0) {  // top-p: rounding left the target past the weight within pos_limit; every token
+    // The thread's group of bins g0 … g0 + 3 in w, u: their sums into `groups`, then warp 0's scan.
+    const int g0 = kGroupBins * int(threadIdx.x);
+    unsigned long long w[kGroupBins];
+    unsigned u[kGroupBins];
+    const auto scan_row = [&] {
+      unsigned long long group_weight = 0, group_moment = 0;
+#pragma unroll
+      for (int k = 0; k < kGroupBins; ++k) group_weight += w[k], group_moment += bin_moment(g0 + k, w[k], u[k]);
+      groups.weight[threadIdx.x] = group_weight, groups.moment[threadIdx.x] = group_moment;
+      __syncthreads();
+      if (threadIdx.x < 32) {
+        const BinScan found = warp_crossing(hist, moments, groups, f.target);
+        if (threadIdx.x == 0) scan = found;
+      }
+      __syncthreads();
+    };
+    auto* bins_group = reinterpret_cast<ulonglong2*>(bins + g0);  // 16-byte aligned: kGroupBins = 4
+    auto* moments_group = reinterpret_cast<uint4*>(row_moments + g0);
+    const ulonglong2 w01 = __ldcg(bins_group), w23 = __ldcg(bins_group + 1);
+    const uint4 u4 = __ldcg(moments_group);
+    bins_group[0] = bins_group[1] = make_ulonglong2(0, 0), moments_group[0] = make_uint4(0, 0, 0, 0);
+    w[0] = w01.x, w[1] = w01.y, w[2] = w23.x, w[3] = w23.y;
+    u[0] = u4.x, u[1] = u4.y, u[2] = u4.z, u[3] = u4.w;
+#pragma unroll
+    for (int k = 0; k < kGroupBins; ++k) hist.set(g0 + k, w[k]), moments[g0 + k] = u[k];
+    scan_row();
+    if (scan.bin < 0) {  // top-p: rounding left the target past the weight within pos_limit; every token
       clear();
       for_each_token<In, VEC, kRareLoads>(z + row * stride, vocab, [&](float x, std::ptrdiff_t) {
         if (!(x > -INFINITY)) return;
@@ -632,19 +711,23 @@ histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t
         else add_mass(f.pos(x), x, true);
       });
       __syncthreads();
-      crossing = find_crossing(kBins, [&](int b) { return double(hist[b]); }, f.target, before);
-      if (crossing >= 0 && !f.top_k)
-        h_ahead = entropy_ahead(crossing, f, [&](int b) { return hist[b]; }, [&](int b) { return moments[b]; });
+#pragma unroll
+      for (int k = 0; k < kGroupBins; ++k) w[k] = hist[g0 + k], u[k] = moments[g0 + k];
+      scan_row();
     }
   }
-  if (threadIdx.x < 32 && crossing >= 0) {  // warp 0
-    const float ahead_below = f.value_below(float(crossing));
-    const float crossing_below = crossing == kBins - 1 ? -INFINITY : f.value_below(float(crossing + 1));
-    if (threadIdx.x == 0) level1.crossing[row].ahead_below = ahead_below, level1.crossing[row].crossing_below = crossing_below;
+  const int crossing = valid ? scan.bin : -1;
+  Crossing& c = level1.crossing[row];
+  const int warp = threadIdx.x / 32;
+  if (crossing >= 0 && (warp == 1 || warp == 2)) {  // bin(z) < crossing + warp − 1 ⟺ z > below (gather_kernel)
+    const int limit = crossing + warp - 1;
+    const float below = limit == kBins ? -INFINITY : f.value_below(float(limit));  // the last bin: every finite z
+    if (threadIdx.x % 32 == 0) *(warp == 1 ? &c.ahead_below : &c.crossing_below) = below;
   }
   if (threadIdx.x == 0) {
-    Crossing& c = level1.crossing[row];
-    c.bin = crossing, c.before = before, c.entropy_ahead = h_ahead, level1.done[row] = 0;
+    c.bin = crossing, c.before = crossing >= 0 ? double(scan.before) : 0.0;
+    c.entropy_ahead = crossing >= 0 && !f.top_k ? entropy_ahead(scan, f) : 0.0;
+    level1.done[row] = 0;
   }
 }
 
