@@ -157,6 +157,7 @@ TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
   // The same logits at every step: the min-entropy selection stays.
   compare<float>(Pooling::MinEntropy, Truncation::None(), 1, 257, 32000, false, -1, 1, true);
   compare<bfloat16>(Pooling::MinEntropy, Truncation::None(), 1, 257, 32000, false, -1, 1, true);
+  compare<float>(Pooling::MinEntropy, Truncation::TopP(0.95), 1, 257, 32000, false, -1, 1, true);  // the tail's previous
   compare<float>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);  // 0.9·32000 would tie
   compare<bfloat16>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);
   compare<float>(Pooling::Average, Truncation::TopK(5000), 3, 4, 32000, true);

@@ -80,8 +80,8 @@ struct PoolEntry {
   std::int32_t row;
   float weight;
 };
-/// tail_kernel's shared memory per row of a sequence without truncation (LSE, entropy, pool entry),
-/// and the most it takes (more rows: finalise_kernel before the tail).
+/// tail_kernel's shared memory per row of a sequence when it selects the pool (LSE, entropy, pool
+/// entry), and the most it takes (more rows: gather_kernel or finalise_kernel lists the pool first).
 constexpr std::size_t kTailRowBytes = 2 * sizeof(float) + sizeof(PoolEntry);
 constexpr std::size_t kTailMaxShared = 32 * 1024;
 /// Each sequence's pooled rows: those of nonzero weight in ascending order (max pooling: 1 … n).
@@ -127,7 +127,7 @@ struct Workspace {
   unsigned* done;
   Level1 level1;
   bool cooperative = false;       // tail_kernel: batch × merge_chunks blocks can all be resident
-  bool pool_in_tail = false;  // a sequence's rows fit tail_kernel's shared memory: it selects the pool itself
+  bool pool_in_tail = false;      // a sequence's rows fit tail_kernel's shared memory: it selects the pool
   bool dependent_tail = true;     // tail_kernel launched as a programmatic dependent (until refused)
 };
 
@@ -952,8 +952,8 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
 /// those past kCandidates only counted), and the count of the tokens ahead of it (all kept) and,
 /// top-k, their entropy terms (top-p: histogram_kernel's entropy_ahead), in a fixed order. The block
 /// finishing the row's last chunk (its chunks' writes published by fences before the count, as in
-/// the CUDA programming guide's threadfence example) then runs nucleus_row, and the block finishing
-/// the sequence's last row its pool.
+/// the CUDA programming guide's threadfence example) then runs nucleus_row, and, when tail_kernel
+/// does not select the pool (Pools::in_tail), the block finishing the sequence's last row lists it.
 template <class In, int VEC>
 __global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
 gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, Level1 level1,
@@ -1146,7 +1146,7 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
             const Partial* __restrict__ partials, int row_chunks, const RowStat* __restrict__ stats, float* entropies,
             Report report, NbceParams params, Pools pools, float* out, std::ptrdiff_t out_stride, float2* merge_partials) {
   extern __shared__ float tail_shared[];  // kPool ≠ Listed: LSE [rows] (FromPartials), entropy [rows], the pool [rows]
-  __shared__ int pool_size;
+  __shared__ int pool_size, pool_selection;
   const int rows = pools.rows;
   const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
@@ -1184,7 +1184,6 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
     }
   };
   float2 part;
-  int selection = -1;
   const RowStat* st = stats + b * rows;
   if constexpr (kSelects) {
     float* lse = tail_shared;
@@ -1206,8 +1205,8 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
     }
     __syncthreads();
     int n = 0;
-    selection = select_pool([&](int r) { return double(entropy[r]); }, rows, previous, params, pool, n);
-    if (threadIdx.x == 0) pool_size = n;
+    const int selection = select_pool([&](int r) { return double(entropy[r]); }, rows, previous, params, pool, n);
+    if (threadIdx.x == 0) pool_size = n, pool_selection = selection;
     __syncthreads();
     part = merge_chunk<In, VEC>(
         begin, end, pool, pool_size,
@@ -1222,7 +1221,7 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
   }
   if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = part;
   cooperative_groups::this_grid().sync();  // orders the (max, Σ) and the reads of previous[b] before what follows
-  if (kSelects && blockIdx.y == 0 && threadIdx.x == 0) pools.selected[b] = selection, pools.previous[b] = selection;
+  if (kSelects && blockIdx.y == 0 && threadIdx.x == 0) pools.selected[b] = pool_selection, pools.previous[b] = pool_selection;
   const float2 normaliser = merged_normaliser(merge_partials + b * gridDim.y, int(gridDim.y));
   if (in_registers) {
     if (first < end) {
