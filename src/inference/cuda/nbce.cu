@@ -473,15 +473,15 @@ struct Crossing {
 
 /// The frame of the row whose chunks' partials are `partials` (by whole warps); false for a row to
 /// report (a non-finite logit other than −inf, or no finite one).
-__device__ bool row_frame(const Partial* partials, int chunks, std::ptrdiff_t vocab, bool top_k, double target,
-                          RowFrame& f) {
+/// keep: top-p, log(V/(1 − top_p)) (the host's).
+__device__ bool row_frame(const Partial* partials, int chunks, bool top_k, double target, double keep, RowFrame& f) {
   const Partial p = warp_combine(partials, chunks);
   if (p.bad || p.finite == 0) return false;
   f.m = p.m, f.lse = p.m + __logf(p.s), f.top_k = top_k;
   f.target = top_k ? fmin(target, double(p.finite)) : target * kFixedScale;
   // Top-p: a token with p ≤ (1 − top_p)/V is never kept, so only d = m − z < log(V/(1 − top_p)) + m − lse
   // enters level 1 (histogram_kernel retries with every token when rounding leaves the target unreached).
-  f.pos_limit = top_k ? FLT_MAX : float(log(double(vocab) / (1.0 - target)) + double(f.m - f.lse)) * kBinsPerNat;
+  f.pos_limit = top_k ? FLT_MAX : float(keep + double(f.m - f.lse)) * kBinsPerNat;
   return true;
 }
 
@@ -630,7 +630,8 @@ __device__ double entropy_ahead(const BinScan& scan, const RowFrame& f) {
 template <class In, int VEC>
 __global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
 histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
-                 const Partial* __restrict__ partials, int partial_chunks, bool top_k, double target, Level1 level1) {
+                 const Partial* __restrict__ partials, int partial_chunks, bool top_k, double target, double keep,
+                 Level1 level1) {
   __shared__ BinWeights hist;
   __shared__ unsigned moments[kBins];
   __shared__ BinGroups groups;
@@ -641,7 +642,7 @@ histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t
   unsigned long long* bins = level1.bins + row * kBins;
   unsigned* row_moments = level1.moments + row * kBins;
   RowFrame f{};
-  const bool valid = row_frame(partials + row * partial_chunks, partial_chunks, vocab, top_k, target, f);
+  const bool valid = row_frame(partials + row * partial_chunks, partial_chunks, top_k, target, keep, f);
   if (blockIdx.y == 0 && threadIdx.x == 0) level1.crossing[row].frame = f, level1.crossing[row].valid = valid;
   const auto clear = [&] {
     hist.clear(kBins);
@@ -743,7 +744,7 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
                             unsigned long long* keys, RowStat* stats, float* entropies, Report report) {
   __shared__ BinWeights hist;
   __shared__ int hist_count[kBins];
-  __shared__ double totals[32];
+  __shared__ double totals[2 * 32];
   __shared__ double last_weight;
   __shared__ int last_digit, count;
   __shared__ Ahead chunks_ahead;  // gather_kernel's tokens ahead of the crossing set when it is used
@@ -936,13 +937,11 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
       if (x > cut || (x == cut && i <= last_tie)) h_ahead += f.entropy_term(x), ++n_ahead;
     });
   }
-  double h[1] = {double(h_ahead)};
-  int size[1] = {n_ahead};
-  block_reduce(h, totals, Sum{});
-  block_reduce(size, hist_count, Sum{});
+  double sums[2] = {double(h_ahead), double(n_ahead)};  // entropy, kept count (exact in double)
+  block_reduce(sums, totals, Sum{});
   if (threadIdx.x == 0) {
-    const float entropy = float(h[0] + chunks_ahead.h);
-    stats[row] = {f.lse, cut, entropy, last_tie, size[0] + chunks_ahead.n};
+    const float entropy = float(sums[0] + chunks_ahead.h);
+    stats[row] = {f.lse, cut, entropy, last_tie, int(sums[1]) + chunks_ahead.n};
     entropies[row] = entropy;
   }
 }
@@ -1460,8 +1459,9 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
       level1.chunks = ws->level1_chunks[input_instance<In, VEC>];
       const dim3 level1_grid{unsigned(rows), unsigned(level1.chunks)};
       const std::ptrdiff_t level1_chunk = chunk_length(vocab, level1.chunks);
-      histogram_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk,
-                                                                            ws->partials, row_chunks, top_k, target, level1);
+      const double keep = top_k ? 0.0 : std::log(double(vocab) / (1.0 - target));  // row_frame's pos_limit
+      histogram_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(
+          zt, logits_stride, vocab, level1_chunk, ws->partials, row_chunks, top_k, target, keep, level1);
       gather_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk, level1,
                                                                          ws->stats, entropies, report, params, pools);
     } else if (!pool_in_tail) {
