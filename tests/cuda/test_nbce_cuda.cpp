@@ -157,6 +157,7 @@ TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
   // The same logits at every step: the min-entropy selection stays.
   compare<float>(Pooling::MinEntropy, Truncation::None(), 1, 257, 32000, false, -1, 1, true);
   compare<bfloat16>(Pooling::MinEntropy, Truncation::None(), 1, 257, 32000, false, -1, 1, true);
+  compare<float>(Pooling::MinEntropy, Truncation::TopP(0.95), 1, 257, 32000, false, -1, 1, true);  // the tail's previous
   compare<float>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);  // 0.9·32000 would tie
   compare<bfloat16>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);
   compare<float>(Pooling::Average, Truncation::TopK(5000), 3, 4, 32000, true);
@@ -173,7 +174,8 @@ TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
   compare<float>(Pooling::SoftEntropy, Truncation::None(), 64, 3, 32768, false);
   compare<float>(Pooling::Average, Truncation::TopK(50), 64, 3, 32768, false);
   compare<bfloat16>(Pooling::MinEntropy, Truncation::None(), 64, 3, 32768, false);
-  compare<float>(Pooling::Max, Truncation::None(), 1, 2100, 5000, false);  // more rows than the tail's shared pool
+  for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95)})  // more rows than the tail's shared pool
+    compare<float>(Pooling::Max, truncation, 1, 2100, 5000, false);
   for (const auto truncation : {Truncation::None(), Truncation::TopP(0.95)})  // more sequences than resident tail blocks
     compare<float>(Pooling::Average, truncation, 600, 3, 64, false);
   for (const auto pooling : {Pooling::Average, Pooling::SoftEntropy, Pooling::Max})  // 69 context rows: 3 warps

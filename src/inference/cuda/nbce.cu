@@ -11,21 +11,23 @@
 //     crossing bin's tokens' keys and the count of the tokens ahead of it (top-k: their entropy), then
 //     the block finishing the row's last chunk narrows the crossing bin's tokens to one of 256
 //     sub-bins, sorts only those (a radix refinement on (value, index) keys over the row first if
-//     the bin's tokens exceed the shared buffer) and places the cut. Then, once per sequence (the
-//     block finishing its sequence's last row), the min-entropy selection with η hysteresis (§6) or
-//     the pooling weights (§2) as the list of rows of nonzero weight.
+//     the bin's tokens exceed the shared buffer) and places the cut. In the fallbacks below only,
+//     then, once per sequence (the block finishing its sequence's last row), the min-entropy
+//     selection with η hysteresis (§6) or the pooling weights (§2) as the list of rows of nonzero
+//     weight.
 //  3. tail_kernel [batch × chunks], launched cooperatively with one grid barrier, as a programmatic
 //     dependent of the kernel before it (its blocks start as that grid's retire, load what does not
-//     depend on it, then wait for its completion). Without truncation every block first derives its
-//     sequence's row statistics (LSE, H = log S − A/S) from the partials and selects the pool itself
-//     (the same code on the same data: every block of the sequence agrees), into shared memory. Each
-//     block pools the listed rows and merges them with row 0 (§2, §4) over its vocabulary chunk and
-//     publishes the chunk's online (max, Σ); after the barrier each block combines its sequence's
-//     (max, Σ) in a fixed order into the LSE and normalises its chunk (y kept in registers when a
-//     thread holds one access of it).
+//     depend on it, then wait for its completion). Every block selects its sequence's pool itself
+//     from the rows' entropies (the same code on the same data: every block of the sequence agrees),
+//     into shared memory; without truncation it first derives the row statistics (LSE,
+//     H = log S − A/S) from the partials. Each block pools the listed rows and merges them with row 0
+//     (§2, §4) over its vocabulary chunk and publishes the chunk's online (max, Σ); after the barrier
+//     each block combines its sequence's (max, Σ) in a fixed order into the LSE and normalises its
+//     chunk (y kept in registers when a thread holds one access of it).
 //     Fallbacks: more rows per sequence than the shared pool holds: finalise_kernel (one block per
-//     sequence) computes the statistics and the pool before the tail; more sequences than resident
-//     blocks: finalise_kernel, merge_kernel and normalise_kernel (the same merge and normaliser).
+//     sequence; without truncation) or gather_kernel computes the pool before the tail; more
+//     sequences than resident blocks: the same, then merge_kernel and normalise_kernel (the same
+//     merge and normaliser).
 // The nucleus semantics are nbce::Nucleus's: kept iff z > cut, or z == cut and t ≤ last_tie.
 #include "backend.hpp"
 #include "check.cuh"
@@ -78,8 +80,8 @@ struct PoolEntry {
   std::int32_t row;
   float weight;
 };
-/// tail_kernel's shared memory per row of a sequence without truncation (LSE, entropy, pool entry),
-/// and the most it takes (more rows: finalise_kernel before the tail).
+/// tail_kernel's shared memory per row of a sequence when it selects the pool (LSE, entropy, pool
+/// entry), and the most it takes (more rows: gather_kernel or finalise_kernel lists the pool first).
 constexpr std::size_t kTailRowBytes = 2 * sizeof(float) + sizeof(PoolEntry);
 constexpr std::size_t kTailMaxShared = 32 * 1024;
 /// Each sequence's pooled rows: those of nonzero weight in ascending order (max pooling: 1 … n).
@@ -90,6 +92,7 @@ struct Pools {
   std::int32_t* selected;  // [batch] (the caller's): k* of min-entropy pooling, else −1
   std::int32_t* previous;  // [batch]: the last selection, −1 for none
   unsigned* done;          // [batch]: rows of the step finished (gather_kernel), 0 between steps
+  bool in_tail;            // tail_kernel selects each sequence's pool itself: gather_kernel lists none
 };
 
 struct Crossing;
@@ -124,7 +127,7 @@ struct Workspace {
   unsigned* done;
   Level1 level1;
   bool cooperative = false;       // tail_kernel: batch × merge_chunks blocks can all be resident
-  bool finalise_in_tail = false;  // no truncation: tail_kernel derives the statistics and the pool
+  bool pool_in_tail = false;      // a sequence's rows fit tail_kernel's shared memory: it selects the pool
   bool dependent_tail = true;     // tail_kernel launched as a programmatic dependent (until refused)
 };
 
@@ -470,15 +473,15 @@ struct Crossing {
 
 /// The frame of the row whose chunks' partials are `partials` (by whole warps); false for a row to
 /// report (a non-finite logit other than −inf, or no finite one).
-__device__ bool row_frame(const Partial* partials, int chunks, std::ptrdiff_t vocab, bool top_k, double target,
-                          RowFrame& f) {
+/// keep: top-p, log(V/(1 − top_p)) (the host's).
+__device__ bool row_frame(const Partial* partials, int chunks, bool top_k, double target, double keep, RowFrame& f) {
   const Partial p = warp_combine(partials, chunks);
   if (p.bad || p.finite == 0) return false;
   f.m = p.m, f.lse = p.m + __logf(p.s), f.top_k = top_k;
   f.target = top_k ? fmin(target, double(p.finite)) : target * kFixedScale;
   // Top-p: a token with p ≤ (1 − top_p)/V is never kept, so only d = m − z < log(V/(1 − top_p)) + m − lse
   // enters level 1 (histogram_kernel retries with every token when rounding leaves the target unreached).
-  f.pos_limit = top_k ? FLT_MAX : float(log(double(vocab) / (1.0 - target)) + double(f.m - f.lse)) * kBinsPerNat;
+  f.pos_limit = top_k ? FLT_MAX : float(keep + double(f.m - f.lse)) * kBinsPerNat;
   return true;
 }
 
@@ -627,7 +630,8 @@ __device__ double entropy_ahead(const BinScan& scan, const RowFrame& f) {
 template <class In, int VEC>
 __global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
 histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
-                 const Partial* __restrict__ partials, int partial_chunks, bool top_k, double target, Level1 level1) {
+                 const Partial* __restrict__ partials, int partial_chunks, bool top_k, double target, double keep,
+                 Level1 level1) {
   __shared__ BinWeights hist;
   __shared__ unsigned moments[kBins];
   __shared__ BinGroups groups;
@@ -638,7 +642,7 @@ histogram_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t
   unsigned long long* bins = level1.bins + row * kBins;
   unsigned* row_moments = level1.moments + row * kBins;
   RowFrame f{};
-  const bool valid = row_frame(partials + row * partial_chunks, partial_chunks, vocab, top_k, target, f);
+  const bool valid = row_frame(partials + row * partial_chunks, partial_chunks, top_k, target, keep, f);
   if (blockIdx.y == 0 && threadIdx.x == 0) level1.crossing[row].frame = f, level1.crossing[row].valid = valid;
   const auto clear = [&] {
     hist.clear(kBins);
@@ -740,7 +744,7 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
                             unsigned long long* keys, RowStat* stats, float* entropies, Report report) {
   __shared__ BinWeights hist;
   __shared__ int hist_count[kBins];
-  __shared__ double totals[32];
+  __shared__ double totals[2 * 32];
   __shared__ double last_weight;
   __shared__ int last_digit, count;
   __shared__ Ahead chunks_ahead;  // gather_kernel's tokens ahead of the crossing set when it is used
@@ -933,13 +937,11 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
       if (x > cut || (x == cut && i <= last_tie)) h_ahead += f.entropy_term(x), ++n_ahead;
     });
   }
-  double h[1] = {double(h_ahead)};
-  int size[1] = {n_ahead};
-  block_reduce(h, totals, Sum{});
-  block_reduce(size, hist_count, Sum{});
+  double sums[2] = {double(h_ahead), double(n_ahead)};  // entropy, kept count (exact in double)
+  block_reduce(sums, totals, Sum{});
   if (threadIdx.x == 0) {
-    const float entropy = float(h[0] + chunks_ahead.h);
-    stats[row] = {f.lse, cut, entropy, last_tie, size[0] + chunks_ahead.n};
+    const float entropy = float(sums[0] + chunks_ahead.h);
+    stats[row] = {f.lse, cut, entropy, last_tie, int(sums[1]) + chunks_ahead.n};
     entropies[row] = entropy;
   }
 }
@@ -949,8 +951,8 @@ __device__ void nucleus_row(const In* __restrict__ z, std::ptrdiff_t stride, std
 /// those past kCandidates only counted), and the count of the tokens ahead of it (all kept) and,
 /// top-k, their entropy terms (top-p: histogram_kernel's entropy_ahead), in a fixed order. The block
 /// finishing the row's last chunk (its chunks' writes published by fences before the count, as in
-/// the CUDA programming guide's threadfence example) then runs nucleus_row, and the block finishing
-/// the sequence's last row its pool.
+/// the CUDA programming guide's threadfence example) then runs nucleus_row, and, when tail_kernel
+/// does not select the pool (Pools::in_tail), the block finishing the sequence's last row lists it.
 template <class In, int VEC>
 __global__ void __launch_bounds__(kPartialThreads, kLevel1BlocksPerSm)
 gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, Level1 level1,
@@ -1003,9 +1005,10 @@ gather_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vo
   if (!last_chunk) return;
   __threadfence();
   nucleus_row<In, VEC>(z, stride, vocab, level1, keys, stats, entropies, report);
+  if (threadIdx.x == 0) level1.done[row] = 0;
+  if (pools.in_tail) return;  // tail_kernel selects the pool
   const std::ptrdiff_t b = row / pools.rows;
   if (threadIdx.x == 0) {  // thread 0 wrote the row's statistics (or reported the row)
-    level1.done[row] = 0;
     __threadfence();
     last_row = atomicAdd(&pools.done[b], 1u) == unsigned(pools.rows - 1);
   }
@@ -1119,24 +1122,30 @@ normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::pt
   }
 }
 
+/// Where tail_kernel's pool comes from: the list of gather_kernel or finalise_kernel (Listed), or
+/// selected by every block itself from its sequence's rows' entropies: those of the nucleus kernels
+/// (FromStats, with truncation) or derived from the partials (FromPartials, without).
+enum class TailPool { Listed, FromStats, FromPartials };
+
 /// Stage 3 as one cooperative grid [batch × chunks] (every block resident) with one grid barrier.
-/// kFinalise (no truncation): every block of sequence b derives its rows' LSE and entropy from the
-/// partials and selects the pool into shared memory, identical in every block (the same code on the
-/// same data); block (b, 0) alone writes the entropies, the selection and the report. Otherwise the
-/// statistics and pool of gather_kernel or finalise_kernel. Then merge_chunk, the chunk's (max, Σ)
+/// kPool ≠ Listed: every block of sequence b selects the pool into shared memory from its rows'
+/// entropies, identical in every block (the same code on the same data); FromPartials (no
+/// truncation) first derives the rows' LSE and entropy from the partials, and block (b, 0) alone
+/// writes the entropies and the report. Block (b, 0) writes the selection. Listed: the pool of
+/// gather_kernel or finalise_kernel. Then merge_chunk, the chunk's (max, Σ)
 /// published, the barrier, and the sequence's normaliser from all its chunks applied to the block's
 /// own chunk: y kept in registers when each thread holds one access of the chunk, else re-read (the
 /// thread's own writes, from L2). Launched as a programmatic dependent of the kernel before it, the
-/// blocks first read what does not depend on it (a thread's one access of row 0 and, kFinalise with
-/// min-entropy pooling, of the previous selection, which the hysteresis of §6 most often keeps), then
-/// wait for that kernel's completion.
-template <class In, int VEC, bool kFinalise>
+/// blocks first read what does not depend on it (a thread's one access of row 0 and, when selecting
+/// with min-entropy pooling, of the previous selection, which the hysteresis of §6 most often keeps),
+/// then wait for that kernel's completion.
+template <class In, int VEC, TailPool kPool>
 __global__ void __launch_bounds__(kMergeThreads, kMergeBlocksPerSm)
 tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
             const Partial* __restrict__ partials, int row_chunks, const RowStat* __restrict__ stats, float* entropies,
             Report report, NbceParams params, Pools pools, float* out, std::ptrdiff_t out_stride, float2* merge_partials) {
-  extern __shared__ float tail_shared[];  // kFinalise: LSE [rows], entropy [rows], the pool [rows]
-  __shared__ int pool_size;
+  extern __shared__ float tail_shared[];  // kPool ≠ Listed: LSE [rows] (FromPartials), entropy [rows], the pool [rows]
+  __shared__ int pool_size, pool_selection;
   const int rows = pools.rows;
   const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
@@ -1145,9 +1154,10 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
   const bool in_registers = end - begin <= std::ptrdiff_t(kMergeThreads) * VEC;  // the same in the whole block
   const std::ptrdiff_t first = begin + std::ptrdiff_t(threadIdx.x) * VEC;  // the thread's first access
   // §6: previous[b] is read by every block of the sequence before the grid barrier and rewritten by
-  // block (b, 0) after it (only min-entropy pooling reads it; without truncation the kernel before
-  // this one does not write it, else the nucleus kernels do and it is not read here).
-  const int previous = kFinalise && params.pooling == NbceParams::MinEntropy ? pools.previous[b] : -1;
+  // block (b, 0) after it (only when selecting with min-entropy pooling; then no kernel before this
+  // one writes it).
+  constexpr bool kSelects = kPool != TailPool::Listed;
+  const int previous = kSelects && params.pooling == NbceParams::MinEntropy ? pools.previous[b] : -1;
   Packed<In, VEC> x0, xp;  // row 0 and row `previous` of the thread's one access
   x0.mask(), xp.mask();
   if (in_registers && first < end) {
@@ -1173,36 +1183,44 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
     }
   };
   float2 part;
-  int selection = -1;
-  if constexpr (kFinalise) {
+  const RowStat* st = stats + b * rows;
+  if constexpr (kSelects) {
     float* lse = tail_shared;
     float* entropy = tail_shared + rows;
     PoolEntry* pool = reinterpret_cast<PoolEntry*>(tail_shared + 2 * rows);
     const bool writer = blockIdx.y == 0;
     for (int r = threadIdx.x; r < rows; r += kMergeThreads) {
       const std::ptrdiff_t row = b * rows + r;
-      const FullRow f = full_row(partials + row * row_chunks, row_chunks);
-      lse[r] = f.lse, entropy[r] = f.entropy;
-      if (writer) {
-        if (!f.valid) report_index(report, row);
-        entropies[row] = f.entropy;
+      if constexpr (kPool == TailPool::FromPartials) {
+        const FullRow f = full_row(partials + row * row_chunks, row_chunks);
+        lse[r] = f.lse, entropy[r] = f.entropy;
+        if (writer) {
+          if (!f.valid) report_index(report, row);
+          entropies[row] = f.entropy;
+        }
+      } else {
+        entropy[r] = __ldcg(&st[r].entropy);  // the nucleus kernels' (the grid before this one)
       }
     }
     __syncthreads();
     int n = 0;
-    selection = select_pool([&](int r) { return double(entropy[r]); }, rows, previous, params, pool, n);
-    if (threadIdx.x == 0) pool_size = n;
+    const int selection = select_pool([&](int r) { return double(entropy[r]); }, rows, previous, params, pool, n);
+    if (threadIdx.x == 0) pool_size = n, pool_selection = selection;
     __syncthreads();
-    part = merge_chunk<In, VEC>(begin, end, pool, pool_size,
-                                [&](int r) { return RowStat{lse[r], -INFINITY, 0.0f, -1, 0}; }, params, input, keep);
+    part = merge_chunk<In, VEC>(
+        begin, end, pool, pool_size,
+        [&](int r) {
+          if constexpr (kPool == TailPool::FromPartials) return RowStat{lse[r], -INFINITY, 0.0f, -1, 0};
+          else return st[r];
+        },
+        params, input, keep);
   } else {
-    const RowStat* st = stats + b * rows;
     part = merge_chunk<In, VEC>(begin, end, pools.entries + b * rows, pools.count[b], [&](int r) { return st[r]; },
                                 params, input, keep);
   }
   if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = part;
   cooperative_groups::this_grid().sync();  // orders the (max, Σ) and the reads of previous[b] before what follows
-  if (kFinalise && blockIdx.y == 0 && threadIdx.x == 0) pools.selected[b] = selection, pools.previous[b] = selection;
+  if (kSelects && blockIdx.y == 0 && threadIdx.x == 0) pools.selected[b] = pool_selection, pools.previous[b] = pool_selection;
   const float2 normaliser = merged_normaliser(merge_partials + b * gridDim.y, int(gridDim.y));
   if (in_registers) {
     if (first < end) {
@@ -1262,21 +1280,23 @@ template <class Kernel> int occupancy(Kernel kernel, int threads, std::size_t sh
 /// Resident blocks of kPartialThreads per SM of a row-chunk kernel.
 template <class Kernel> int resident_blocks(Kernel kernel) { return std::max(occupancy(kernel, kPartialThreads, 0), 1); }
 
-/// Resident blocks per SM of tail_kernel<In, VEC, ·>: the fewer of its variants in use (the
-/// finalising one with `finalise_shared` bytes of shared memory).
-template <class In, int VEC> int tail_blocks_per_sm(bool finalise_in_tail, std::size_t finalise_shared) {
-  int per_sm = occupancy(tail_kernel<In, VEC, false>, kMergeThreads, 0);
-  if (finalise_in_tail) per_sm = std::min(per_sm, occupancy(tail_kernel<In, VEC, true>, kMergeThreads, finalise_shared));
+/// Resident blocks per SM of tail_kernel<In, VEC, ·>: the fewest of its variants in use (those that
+/// select the pool with `pool_shared` bytes of shared memory).
+template <class In, int VEC> int tail_blocks_per_sm(bool pool_in_tail, std::size_t pool_shared) {
+  int per_sm = occupancy(tail_kernel<In, VEC, TailPool::Listed>, kMergeThreads, 0);
+  if (pool_in_tail)
+    per_sm = std::min({per_sm, occupancy(tail_kernel<In, VEC, TailPool::FromStats>, kMergeThreads, pool_shared),
+                       occupancy(tail_kernel<In, VEC, TailPool::FromPartials>, kMergeThreads, pool_shared)});
   return per_sm;
 }
 /// Blocks of tail_kernel that are resident on the device at once, whichever instance runs; 0 without
 /// cooperative launches.
-std::ptrdiff_t tail_resident_blocks(int sms, bool finalise_in_tail, std::size_t finalise_shared) {
+std::ptrdiff_t tail_resident_blocks(int sms, bool pool_in_tail, std::size_t pool_shared) {
   if (!cooperative_launch()) return 0;
-  const int per_sm = std::min({tail_blocks_per_sm<float, 1>(finalise_in_tail, finalise_shared),
-                               tail_blocks_per_sm<float, 4>(finalise_in_tail, finalise_shared),
-                               tail_blocks_per_sm<std::uint16_t, 1>(finalise_in_tail, finalise_shared),
-                               tail_blocks_per_sm<std::uint16_t, 8>(finalise_in_tail, finalise_shared)});
+  const int per_sm = std::min({tail_blocks_per_sm<float, 1>(pool_in_tail, pool_shared),
+                               tail_blocks_per_sm<float, 4>(pool_in_tail, pool_shared),
+                               tail_blocks_per_sm<std::uint16_t, 1>(pool_in_tail, pool_shared),
+                               tail_blocks_per_sm<std::uint16_t, 8>(pool_in_tail, pool_shared)});
   return std::ptrdiff_t(per_sm) * sms;
 }
 
@@ -1358,9 +1378,9 @@ void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::p
     // Merge chunks of about 2048 tokens or more (one 16-byte access per thread), as many as fill the
     // resident blocks of tail_kernel: then its grid is resident at once, so it runs cooperatively.
     // More sequences than resident blocks: merge_kernel and normalise_kernel, chunks that fill the SMs.
-    const std::size_t finalise_shared = std::size_t(rows_per_sequence) * kTailRowBytes;
-    ws->finalise_in_tail = finalise_shared <= kTailMaxShared;
-    const std::ptrdiff_t resident = tail_resident_blocks(sms, ws->finalise_in_tail, finalise_shared);
+    const std::size_t pool_shared = std::size_t(rows_per_sequence) * kTailRowBytes;
+    ws->pool_in_tail = pool_shared <= kTailMaxShared;
+    const std::ptrdiff_t resident = tail_resident_blocks(sms, ws->pool_in_tail, pool_shared);
     ws->cooperative = resident >= batch;
     const std::ptrdiff_t merge_by_blocks =
         ws->cooperative ? resident / batch : (kMergeBlocksPerSm * std::ptrdiff_t(sms) + batch - 1) / batch;
@@ -1421,8 +1441,9 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
   const std::ptrdiff_t rows = ws->batch * ws->rows_per_sequence, vocab = ws->vocab;
   const std::ptrdiff_t merge_chunk = chunk_length(vocab, ws->merge_chunks);
   const bool truncated = params.truncation != NbceParams::None && !(params.truncation == NbceParams::TopP && params.top_p >= 1.0);
-  const bool finalise_in_tail = !truncated && ws->cooperative && ws->finalise_in_tail;
-  const Pools pools{int(ws->rows_per_sequence), ws->pool_entries, ws->pool_count, selected, ws->previous, ws->done};
+  const bool pool_in_tail = ws->cooperative && ws->pool_in_tail;
+  const Pools pools{int(ws->rows_per_sequence), ws->pool_entries, ws->pool_count, selected, ws->previous, ws->done,
+                    pool_in_tail};
   with_input(type, logits, vocab, logits_stride, log_probs, log_probs_stride, [&](const auto* zt, auto vec) {
     using In = std::decay_t<decltype(*zt)>;
     constexpr int VEC = decltype(vec)::value;
@@ -1438,18 +1459,21 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
       level1.chunks = ws->level1_chunks[input_instance<In, VEC>];
       const dim3 level1_grid{unsigned(rows), unsigned(level1.chunks)};
       const std::ptrdiff_t level1_chunk = chunk_length(vocab, level1.chunks);
-      histogram_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk,
-                                                                            ws->partials, row_chunks, top_k, target, level1);
+      const double keep = top_k ? 0.0 : std::log(double(vocab) / (1.0 - target));  // row_frame's pos_limit
+      histogram_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(
+          zt, logits_stride, vocab, level1_chunk, ws->partials, row_chunks, top_k, target, keep, level1);
       gather_kernel<In, VEC><<<level1_grid, kPartialThreads, 0, stream>>>(zt, logits_stride, vocab, level1_chunk, level1,
                                                                          ws->stats, entropies, report, params, pools);
-    } else if (!finalise_in_tail) {
+    } else if (!pool_in_tail) {
       finalise_kernel<<<unsigned(ws->batch), kFinaliseThreads, 0, stream>>>(ws->partials, row_chunks, ws->stats, entropies,
                                                                            report, params, pools);
     }
     const dim3 merge_grid(unsigned(ws->batch), unsigned(ws->merge_chunks));
     if (ws->cooperative) {
-      launch_cooperative(finalise_in_tail ? tail_kernel<In, VEC, true> : tail_kernel<In, VEC, false>, merge_grid,
-                         finalise_in_tail ? std::size_t(ws->rows_per_sequence) * kTailRowBytes : 0, stream,
+      const auto tail = !pool_in_tail ? tail_kernel<In, VEC, TailPool::Listed>
+                        : truncated   ? tail_kernel<In, VEC, TailPool::FromStats>
+                                      : tail_kernel<In, VEC, TailPool::FromPartials>;
+      launch_cooperative(tail, merge_grid, pool_in_tail ? std::size_t(ws->rows_per_sequence) * kTailRowBytes : 0, stream,
                          ws->dependent_tail, zt,
                          logits_stride, vocab, merge_chunk, ws->partials, row_chunks, ws->stats, entropies, report,
                          params, pools, log_probs, log_probs_stride, ws->merge_partials);
