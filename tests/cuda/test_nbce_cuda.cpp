@@ -7,12 +7,16 @@
 // and its fallbacks (more rows per sequence than its shared pool, more sequences than resident
 // blocks), rows of few finite tokens, rows spread over ~120 nats (the crossing in the last level-1
 // bin), and NaN, +inf and all-masked rows reported. A token within float32 rounding of a row's
-// top-p boundary may be decided either way (its merged support or its §4 branch); such tokens are
-// counted apart. Skips without a CUDA device.
+// top-p boundary may be decided either way (its merged support or its §4 branch), and so may a row's
+// cut within float32 rounding of a prefix's mass (its entropy); such tokens and rows are counted
+// apart. Skips without a CUDA device.
 #include <probspace/inference/eigen_view.hpp>
 #include <probspace/inference/nbce_batch.hpp>
 
 #include "../support/inference.hpp"
+
+#include <algorithm>
+#include <functional>
 
 namespace probspace::inference {
 namespace {
@@ -48,6 +52,21 @@ double boundary_distance(const float* z, Index vocab, Index t, double top_p) {
     if (z[u] > z[t] || (z[u] == z[t] && u < t)) before += e;
   }
   return std::abs(before / sum - top_p);
+}
+
+/// Whether a row's top-p cut lies within float32 rounding (1e-6) of the mass of a prefix of its
+/// ranked tokens (double): sums in another order may then keep one token more or fewer, which moves
+/// the row's nucleus entropy (by up to ~1e-3 at V = 5000) without changing any merged log-prob.
+bool cut_ambiguous(std::vector<float> z, double top_p) {
+  std::sort(z.begin(), z.end(), std::greater<>());
+  double sum = 0;
+  for (const float x : z) sum += std::exp(double(x) - double(z[0]));
+  double before = 0;
+  for (const float x : z) {
+    if (std::abs(before / sum - top_p) <= 1e-6) return true;
+    before += std::exp(double(x) - double(z[0]));
+  }
+  return false;
 }
 
 /// bad_row ≥ 0: a first CUDA step with NaN in that row must report it; then both sides reset.
@@ -90,21 +109,31 @@ void compare(nbce::Pooling pooling, nbce::Truncation truncation, Index batch, In
     sd.copy_to_host(sel_got.data(), batch);
     ed.copy_to_host(h_got.data(), batch * rows);
     EXPECT_EQ(sel_got, sel_want) << "step " << t;
-    for (std::size_t i = 0; i < h_want.size(); ++i) worst_h = std::max(worst_h, double(std::abs(h_got[i] - h_want[i])));
+    const auto row_of = [&](Index r) {  // row r of the logits as the kernels read them
+      std::vector<float> row(static_cast<std::size_t>(vocab));
+      for (Index v = 0; v < vocab; ++v) {
+        const In x = host[std::size_t(r * vocab + v)];
+        if constexpr (std::is_same_v<In, float>) row[std::size_t(v)] = x;
+        else row[std::size_t(v)] = to_float(x);
+      }
+      return row;
+    };
+    for (std::size_t i = 0; i < h_want.size(); ++i) {
+      const double d = std::abs(double(h_got[i]) - double(h_want[i]));
+      // A row whose top-p cut is ambiguous in float32: counted as a flip, not an error.
+      if (d >= 2e-4 && truncation.kind == nbce::Truncation::Kind::TopP && cut_ambiguous(row_of(Index(i)), truncation.top_p)) {
+        ++boundary_flips;
+        continue;
+      }
+      worst_h = std::max(worst_h, d);
+    }
     // Whether token i of the merged rows lies within float32 rounding (1e-6) of some row's top-p
     // boundary, where sums in another order may decide either way.
     const auto at_boundary = [&](Index i) {
       const Index b_seq = i / vocab, token = i % vocab;
       bool near = false;
-      for (Index r = 0; r < rows && truncation.kind == nbce::Truncation::Kind::TopP && !near; ++r) {
-        std::vector<float> row(static_cast<std::size_t>(vocab));
-        for (Index v = 0; v < vocab; ++v) {
-          const In x = host[std::size_t((b_seq * rows + r) * vocab + v)];
-          if constexpr (std::is_same_v<In, float>) row[std::size_t(v)] = x;
-          else row[std::size_t(v)] = to_float(x);
-        }
-        near = boundary_distance(row.data(), vocab, token, truncation.top_p) <= 1e-6;
-      }
+      for (Index r = 0; r < rows && truncation.kind == nbce::Truncation::Kind::TopP && !near; ++r)
+        near = boundary_distance(row_of(b_seq * rows + r).data(), vocab, token, truncation.top_p) <= 1e-6;
       return near;
     };
     for (Index i = 0; i < want.size(); ++i) {
