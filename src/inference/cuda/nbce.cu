@@ -1,5 +1,5 @@
 // The batched NBCE step (spec nbce.md §8): the one DRAM pass, the nucleus kernels with truncation,
-// then one cooperative tail kernel (or, when its grid cannot be resident at once, two kernels):
+// then the two kernels of the tail:
 //  1. partial_kernel  [rows × chunks]: the one DRAM pass — per chunk the online (max, Σe, Σe·(z−max))
 //     with the input check (e = exp(z − max), in base 2: one FMA and one ex2 per token; the check on a
 //     NaN-propagating max per load group). The chunk count fills whole waves of resident blocks.
@@ -15,25 +15,22 @@
 //     then, once per sequence (the block finishing its sequence's last row), the min-entropy
 //     selection with η hysteresis (§6) or the pooling weights (§2) as the list of rows of nonzero
 //     weight.
-//  3. tail_kernel [batch × chunks], launched cooperatively with one grid barrier, as a programmatic
-//     dependent of the kernel before it (its blocks start as that grid's retire, load what does not
-//     depend on it, then wait for its completion). Every block selects its sequence's pool itself
-//     from the rows' entropies (the same code on the same data: every block of the sequence agrees),
-//     into shared memory; without truncation it first derives the row statistics (LSE,
-//     H = log S − A/S) from the partials. Each block pools the listed rows and merges them with row 0
-//     (§2, §4) over its vocabulary chunk and publishes the chunk's online (max, Σ); after the barrier
-//     each block combines its sequence's (max, Σ) in a fixed order into the LSE and normalises its
-//     chunk (y kept in registers when a thread holds one access of it).
-//     Fallbacks: more rows per sequence than the shared pool holds: finalise_kernel (one block per
-//     sequence; without truncation) or gather_kernel computes the pool before the tail; more
-//     sequences than resident blocks: the same, then merge_kernel and normalise_kernel (the same
-//     merge and normaliser).
+//  3. tail_kernel [batch × chunks], a programmatic dependent of the kernel before it (its blocks
+//     start as that grid's retire, load what does not depend on it, then wait for its completion).
+//     Every block selects its sequence's pool itself from the rows' entropies (the same code on the
+//     same data: every block of the sequence agrees), into shared memory; without truncation it
+//     first derives the row statistics (LSE, H = log S − A/S) from the partials. Each block pools
+//     the listed rows and merges them with row 0 (§2, §4) over its vocabulary chunk, stores them and
+//     publishes the chunk's online (max, Σ). normalise_kernel [batch × chunks], a programmatic
+//     dependent of tail_kernel, combines each sequence's (max, Σ) in a fixed order into the LSE and
+//     normalises the chunk in place (from L2). Fallback: more rows per sequence than the shared
+//     pool holds: finalise_kernel (one block per sequence; without truncation) or gather_kernel
+//     computes the pool before the tail.
 // The nucleus semantics are nbce::Nucleus's: kept iff z > cut, or z == cut and t ≤ last_tie.
 #include "backend.hpp"
 #include "check.cuh"
 #include "rows.cuh"
 
-#include <cooperative_groups.h>
 #include <cuda_runtime.h>
 
 #include <algorithm>
@@ -50,7 +47,7 @@ namespace {
 constexpr int kPartialThreads = 512;
 constexpr int kFinaliseThreads = 256;
 constexpr int kMergeThreads = 512;
-constexpr int kMergeBlocksPerSm = 2;   // merge_kernel, tail_kernel (≤ 64 registers)
+constexpr int kMergeBlocksPerSm = 2;   // tail_kernel (≤ 64 registers)
 constexpr int kLevel1BlocksPerSm = 3;  // histogram_kernel, gather_kernel (≤ 40 registers)
 constexpr int kBins = 2048;             // histogram bins (11-bit radix digits in the refinement)
 constexpr float kBinsPerNat = 64.0f;    // level-1 bin width 1/64 in d = max z − z
@@ -126,9 +123,8 @@ struct Workspace {
   std::int32_t* previous;
   unsigned* done;
   Level1 level1;
-  bool cooperative = false;       // tail_kernel: batch × merge_chunks blocks can all be resident
   bool pool_in_tail = false;      // a sequence's rows fit tail_kernel's shared memory: it selects the pool
-  bool dependent_tail = true;     // tail_kernel launched as a programmatic dependent (until refused)
+  bool dependent_tail = true;     // the tail's kernels launched as programmatic dependents (until refused)
 };
 
 __device__ __forceinline__ void merge_state(float& m, float& s, float& a, float m2, float s2, float a2) {
@@ -1084,33 +1080,18 @@ __device__ __forceinline__ float normalised(float y, float2 normaliser) {
   return normaliser.x == -INFINITY ? -INFINITY : y - normaliser.y;
 }
 
-/// The tail without a grid barrier (more sequences than resident blocks), first of two kernels
-/// [batch × chunks]: merge_chunk, y stored unnormalised, the chunk's (max, Σ) into merge_partials.
-template <class In, int VEC>
-__global__ void __launch_bounds__(kMergeThreads, kMergeBlocksPerSm)  // (without the minimum, ptxas spills)
-merge_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk, int rows,
-             const RowStat* __restrict__ stats, NbceParams params, const PoolEntry* __restrict__ pool_entries,
-             const std::int32_t* __restrict__ pool_count, float* out, std::ptrdiff_t out_stride, float2* merge_partials) {
-  const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
-  const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
-  const RowStat* st = stats + b * rows;
-  float* outb = out + b * out_stride;
-  const In* zb = z + b * rows * stride;
-  const float2 part = merge_chunk<In, VEC>(
-      begin, end, pool_entries + b * rows, pool_count[b], [&](int r) { return st[r]; }, params,
-      [&](int r, std::ptrdiff_t i, float(&x)[VEC]) { Loader<In, VEC>::load(zb + r * stride, i, x); },
-      [&](std::ptrdiff_t i, const float(&y)[VEC]) { store<VEC>(outb, i, y); });
-  if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = part;
-}
-
-/// Second kernel of that tail: log_softmax of the merged row in place from its chunks' (max, Σ); W
-/// floats per access (16 bytes when the rows allow).
+/// Stage 3's second kernel [batch × chunks], a programmatic dependent of tail_kernel: log_softmax of
+/// the merged row in place from its chunks' (max, Σ), W floats per access (16 bytes when the rows
+/// allow); block (b, 0) then records the selection as previous[b] (§6) where tail_kernel made it
+/// (`previous` non-null), after every block of tail_kernel has read the old one.
 template <int W>
 __global__ void __launch_bounds__(kMergeThreads)
 normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::ptrdiff_t out_stride,
-                 const float2* __restrict__ merge_partials) {
+                 const float2* __restrict__ merge_partials, const std::int32_t* selected, std::int32_t* previous) {
   const std::ptrdiff_t b = blockIdx.x, begin = std::ptrdiff_t(blockIdx.y) * chunk;
   const std::ptrdiff_t end = begin + chunk < vocab ? begin + chunk : vocab;
+  wait_for_previous_grid();
+  if (previous != nullptr && blockIdx.y == 0 && threadIdx.x == 0) previous[b] = selected[b];
   const float2 normaliser = merged_normaliser(merge_partials + b * gridDim.y, int(gridDim.y));
   float* outb = out + b * out_stride;
   for (std::ptrdiff_t i = begin + std::ptrdiff_t(threadIdx.x) * W; i < end; i += kMergeThreads * W) {
@@ -1127,18 +1108,16 @@ normalise_kernel(std::ptrdiff_t vocab, std::ptrdiff_t chunk, float* out, std::pt
 /// (FromStats, with truncation) or derived from the partials (FromPartials, without).
 enum class TailPool { Listed, FromStats, FromPartials };
 
-/// Stage 3 as one cooperative grid [batch × chunks] (every block resident) with one grid barrier.
-/// kPool ≠ Listed: every block of sequence b selects the pool into shared memory from its rows'
-/// entropies, identical in every block (the same code on the same data); FromPartials (no
-/// truncation) first derives the rows' LSE and entropy from the partials, and block (b, 0) alone
-/// writes the entropies and the report. Block (b, 0) writes the selection. Listed: the pool of
-/// gather_kernel or finalise_kernel. Then merge_chunk, the chunk's (max, Σ)
-/// published, the barrier, and the sequence's normaliser from all its chunks applied to the block's
-/// own chunk: y kept in registers when each thread holds one access of the chunk, else re-read (the
-/// thread's own writes, from L2). Launched as a programmatic dependent of the kernel before it, the
-/// blocks first read what does not depend on it (a thread's one access of row 0 and, when selecting
-/// with min-entropy pooling, of the previous selection, which the hysteresis of §6 most often keeps),
-/// then wait for that kernel's completion.
+/// Stage 3's first kernel [batch × chunks]. kPool ≠ Listed: every block of sequence b selects the
+/// pool into shared memory from its rows' entropies, identical in every block (the same code on the
+/// same data); FromPartials (no truncation) first derives the rows' LSE and entropy from the
+/// partials, and block (b, 0) alone writes the entropies and the report. Block (b, 0) writes the
+/// selection (normalise_kernel records it as previous[b]). Listed: the pool of gather_kernel or
+/// finalise_kernel. Then merge_chunk: y stored unnormalised, the chunk's (max, Σ) into
+/// merge_partials. Launched as a programmatic dependent of the kernel before it (no grid barrier, so
+/// its blocks start as that grid's retire), the blocks first read what does not depend on it (a
+/// thread's one access of row 0 and, when selecting with min-entropy pooling, of the previous
+/// selection, which the hysteresis of §6 most often keeps), then wait for that kernel's completion.
 template <class In, int VEC, TailPool kPool>
 __global__ void __launch_bounds__(kMergeThreads, kMergeBlocksPerSm)
 tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t vocab, std::ptrdiff_t chunk,
@@ -1153,9 +1132,9 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
   float* outb = out + b * out_stride;
   const bool in_registers = end - begin <= std::ptrdiff_t(kMergeThreads) * VEC;  // the same in the whole block
   const std::ptrdiff_t first = begin + std::ptrdiff_t(threadIdx.x) * VEC;  // the thread's first access
-  // §6: previous[b] is read by every block of the sequence before the grid barrier and rewritten by
-  // block (b, 0) after it (only when selecting with min-entropy pooling; then no kernel before this
-  // one writes it).
+  trigger_dependents();  // normalise_kernel's blocks may start as these retire
+  // §6: previous[b] is read by every block of the sequence here and rewritten by normalise_kernel
+  // (only when selecting with min-entropy pooling; then no kernel before this one writes it).
   constexpr bool kSelects = kPool != TailPool::Listed;
   const int previous = kSelects && params.pooling == NbceParams::MinEntropy ? pools.previous[b] : -1;
   Packed<In, VEC> x0, xp;  // row 0 and row `previous` of the thread's one access
@@ -1173,15 +1152,7 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
       Loader<In, VEC>::load(zb + r * stride, i, x);
     }
   };
-  float kept[VEC] = {};
-  const auto keep = [&](std::ptrdiff_t i, const float(&y)[VEC]) {
-    if (in_registers) {
-#pragma unroll
-      for (int k = 0; k < VEC; ++k) kept[k] = y[k];
-    } else {
-      store<VEC>(outb, i, y);
-    }
-  };
+  const auto keep = [&](std::ptrdiff_t i, const float(&y)[VEC]) { store<VEC>(outb, i, y); };
   float2 part;
   const RowStat* st = stats + b * rows;
   if constexpr (kSelects) {
@@ -1218,24 +1189,9 @@ tail_kernel(const In* __restrict__ z, std::ptrdiff_t stride, std::ptrdiff_t voca
     part = merge_chunk<In, VEC>(begin, end, pools.entries + b * rows, pools.count[b], [&](int r) { return st[r]; },
                                 params, input, keep);
   }
-  if (threadIdx.x == 0) merge_partials[b * gridDim.y + blockIdx.y] = part;
-  cooperative_groups::this_grid().sync();  // orders the (max, Σ) and the reads of previous[b] before what follows
-  if (kSelects && blockIdx.y == 0 && threadIdx.x == 0) pools.selected[b] = pool_selection, pools.previous[b] = pool_selection;
-  const float2 normaliser = merged_normaliser(merge_partials + b * gridDim.y, int(gridDim.y));
-  if (in_registers) {
-    if (first < end) {
-#pragma unroll
-      for (int k = 0; k < VEC; ++k) kept[k] = normalised(kept[k], normaliser);
-      store<VEC>(outb, first, kept);
-    }
-  } else {
-    for (std::ptrdiff_t i = first; i < end; i += kMergeThreads * VEC) {
-      float y[VEC];
-      load_stored<VEC>(outb, i, y);
-#pragma unroll
-      for (int k = 0; k < VEC; ++k) y[k] = normalised(y[k], normaliser);
-      store<VEC>(outb, i, y);
-    }
+  if (threadIdx.x == 0) {
+    merge_partials[b * gridDim.y + blockIdx.y] = part;
+    if (kSelects && blockIdx.y == 0) pools.selected[b] = pool_selection;
   }
 }
 
@@ -1261,14 +1217,6 @@ int chunk_count(std::ptrdiff_t vocab, int chunks) {
 template <class In, int VEC> constexpr int input_instance = (std::is_same_v<In, float> ? 0 : 2) + (VEC > 1 ? 1 : 0);
 constexpr int kMaxRowChunks = 64;
 
-/// Whether the device runs cooperative launches (tail_kernel's grid barrier).
-bool cooperative_launch() {
-  int device = 0, supported = 0;
-  check(cudaGetDevice(&device), "cudaGetDevice");
-  check(cudaDeviceGetAttribute(&supported, cudaDevAttrCooperativeLaunch, device), "cudaDeviceGetAttribute");
-  return supported != 0;
-}
-
 /// Resident blocks per SM of `kernel` with `threads` threads and `shared` bytes of dynamic shared memory.
 template <class Kernel> int occupancy(Kernel kernel, int threads, std::size_t shared) {
   int per_sm = 0;
@@ -1289,10 +1237,8 @@ template <class In, int VEC> int tail_blocks_per_sm(bool pool_in_tail, std::size
                        occupancy(tail_kernel<In, VEC, TailPool::FromPartials>, kMergeThreads, pool_shared)});
   return per_sm;
 }
-/// Blocks of tail_kernel that are resident on the device at once, whichever instance runs; 0 without
-/// cooperative launches.
+/// Blocks of tail_kernel that are resident on the device at once, whichever instance runs.
 std::ptrdiff_t tail_resident_blocks(int sms, bool pool_in_tail, std::size_t pool_shared) {
-  if (!cooperative_launch()) return 0;
   const int per_sm = std::min({tail_blocks_per_sm<float, 1>(pool_in_tail, pool_shared),
                                tail_blocks_per_sm<float, 4>(pool_in_tail, pool_shared),
                                tail_blocks_per_sm<std::uint16_t, 1>(pool_in_tail, pool_shared),
@@ -1300,37 +1246,33 @@ std::ptrdiff_t tail_resident_blocks(int sms, bool pool_in_tail, std::size_t pool
   return std::ptrdiff_t(per_sm) * sms;
 }
 
-/// Launches `kernel` [grid × kMergeThreads] cooperatively (the runtime refuses a grid whose blocks
-/// cannot all be resident). `dependent` (in: tried, out: accepted): as a programmatic dependent of
-/// the kernel before it in the stream, its blocks starting as that grid's retire (the kernel waits
-/// for that grid's completion); where the runtime refuses the combination, launched plainly.
+/// Launches `kernel` [grid × kMergeThreads]. `dependent` (in: tried, out: accepted): as a
+/// programmatic dependent of the kernel before it in the stream, its blocks starting as that grid's
+/// retire (the kernel waits for that grid's completion); where the runtime refuses, launched plainly.
 template <class... Params, class... Args>
-void launch_cooperative(void (*kernel)(Params...), dim3 grid, std::size_t shared, cudaStream_t stream, bool& dependent,
-                        Args... args) {
+void launch_dependent(void (*kernel)(Params...), dim3 grid, std::size_t shared, cudaStream_t stream, bool& dependent,
+                      Args... args) {
+  if (!dependent) {
+    kernel<<<grid, kMergeThreads, shared, stream>>>(args...);
+    return;
+  }
   std::tuple<Params...> values{args...};  // the arguments as the kernel's parameter types, addressed below
-  cudaLaunchAttribute attributes[2] = {};
-  attributes[0].id = cudaLaunchAttributeCooperative;
-  attributes[0].val.cooperative = 1;
-  attributes[1].id = cudaLaunchAttributeProgrammaticStreamSerialization;
-  attributes[1].val.programmaticStreamSerializationAllowed = 1;
+  cudaLaunchAttribute attribute{};
+  attribute.id = cudaLaunchAttributeProgrammaticStreamSerialization;
+  attribute.val.programmaticStreamSerializationAllowed = 1;
   cudaLaunchConfig_t config{};
   config.gridDim = grid, config.blockDim = dim3(kMergeThreads), config.dynamicSmemBytes = shared, config.stream = stream;
-  config.attrs = attributes;
-  const auto launch = [&](unsigned attribute_count) {
-    config.numAttrs = attribute_count;
-    return std::apply(
-        [&](auto&... v) {
-          void* pointers[] = {static_cast<void*>(&v)...};
-          return cudaLaunchKernelExC(&config, reinterpret_cast<const void*>(kernel), pointers);
-        },
-        values);
-  };
-  if (dependent) {
-    if (launch(2) == cudaSuccess) return;
-    (void)cudaGetLastError();  // refused (not launched): plainly, below; a real error recurs there
-    dependent = false;
-  }
-  check(launch(1), "cudaLaunchKernelEx (cooperative)");
+  config.attrs = &attribute, config.numAttrs = 1;
+  const cudaError_t status = std::apply(
+      [&](auto&... v) {
+        void* pointers[] = {static_cast<void*>(&v)...};
+        return cudaLaunchKernelExC(&config, reinterpret_cast<const void*>(kernel), pointers);
+      },
+      values);
+  if (status == cudaSuccess) return;
+  (void)cudaGetLastError();  // refused (not launched): plainly; a real error recurs there
+  dependent = false;
+  kernel<<<grid, kMergeThreads, shared, stream>>>(args...);
 }
 
 /// Chunks per row over `rows` rows for a kernel of `per_sm` resident blocks: the fewest
@@ -1376,14 +1318,10 @@ void* nbce_create(std::ptrdiff_t batch, std::ptrdiff_t rows_per_sequence, std::p
     plan_chunks<std::uint16_t, 1>(*ws, rows, max_row_chunks, sms);
     plan_chunks<std::uint16_t, 8>(*ws, rows, max_row_chunks, sms);
     // Merge chunks of about 2048 tokens or more (one 16-byte access per thread), as many as fill the
-    // resident blocks of tail_kernel: then its grid is resident at once, so it runs cooperatively.
-    // More sequences than resident blocks: merge_kernel and normalise_kernel, chunks that fill the SMs.
+    // resident blocks of tail_kernel (one chunk per sequence where the sequences alone fill them).
     const std::size_t pool_shared = std::size_t(rows_per_sequence) * kTailRowBytes;
     ws->pool_in_tail = pool_shared <= kTailMaxShared;
-    const std::ptrdiff_t resident = tail_resident_blocks(sms, ws->pool_in_tail, pool_shared);
-    ws->cooperative = resident >= batch;
-    const std::ptrdiff_t merge_by_blocks =
-        ws->cooperative ? resident / batch : (kMergeBlocksPerSm * std::ptrdiff_t(sms) + batch - 1) / batch;
+    const std::ptrdiff_t merge_by_blocks = tail_resident_blocks(sms, ws->pool_in_tail, pool_shared) / batch;
     ws->merge_chunks = chunk_count(vocab, int(std::max<std::ptrdiff_t>(1, std::min(merge_by_blocks, (vocab + 2047) / 2048))));
     const int most_row_chunks = *std::max_element(std::begin(ws->row_chunks), std::end(ws->row_chunks));
     ws->partials = static_cast<Partial*>(allocate(sizeof(Partial) * std::size_t(rows * most_row_chunks)));
@@ -1441,7 +1379,7 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
   const std::ptrdiff_t rows = ws->batch * ws->rows_per_sequence, vocab = ws->vocab;
   const std::ptrdiff_t merge_chunk = chunk_length(vocab, ws->merge_chunks);
   const bool truncated = params.truncation != NbceParams::None && !(params.truncation == NbceParams::TopP && params.top_p >= 1.0);
-  const bool pool_in_tail = ws->cooperative && ws->pool_in_tail;
+  const bool pool_in_tail = ws->pool_in_tail;
   const Pools pools{int(ws->rows_per_sequence), ws->pool_entries, ws->pool_count, selected, ws->previous, ws->done,
                     pool_in_tail};
   with_input(type, logits, vocab, logits_stride, log_probs, log_probs_stride, [&](const auto* zt, auto vec) {
@@ -1469,22 +1407,16 @@ std::ptrdiff_t nbce_step(void* stream_ptr, void* report_handle, void* workspace,
                                                                            report, params, pools);
     }
     const dim3 merge_grid(unsigned(ws->batch), unsigned(ws->merge_chunks));
-    if (ws->cooperative) {
-      const auto tail = !pool_in_tail ? tail_kernel<In, VEC, TailPool::Listed>
-                        : truncated   ? tail_kernel<In, VEC, TailPool::FromStats>
-                                      : tail_kernel<In, VEC, TailPool::FromPartials>;
-      launch_cooperative(tail, merge_grid, pool_in_tail ? std::size_t(ws->rows_per_sequence) * kTailRowBytes : 0, stream,
-                         ws->dependent_tail, zt,
-                         logits_stride, vocab, merge_chunk, ws->partials, row_chunks, ws->stats, entropies, report,
-                         params, pools, log_probs, log_probs_stride, ws->merge_partials);
-    } else {
-      merge_kernel<In, VEC><<<merge_grid, kMergeThreads, 0, stream>>>(zt, logits_stride, vocab, merge_chunk,
-                                                                      int(ws->rows_per_sequence), ws->stats, params,
-                                                                      ws->pool_entries, ws->pool_count, log_probs,
-                                                                      log_probs_stride, ws->merge_partials);
-      normalise_kernel<VEC == 1 ? 1 : 4><<<merge_grid, kMergeThreads, 0, stream>>>(vocab, merge_chunk, log_probs,
-                                                                                   log_probs_stride, ws->merge_partials);
-    }
+    const auto tail = !pool_in_tail ? tail_kernel<In, VEC, TailPool::Listed>
+                      : truncated   ? tail_kernel<In, VEC, TailPool::FromStats>
+                                    : tail_kernel<In, VEC, TailPool::FromPartials>;
+    launch_dependent(tail, merge_grid, pool_in_tail ? std::size_t(ws->rows_per_sequence) * kTailRowBytes : 0, stream,
+                     ws->dependent_tail, zt, logits_stride, vocab, merge_chunk, ws->partials, row_chunks, ws->stats,
+                     entropies, report, params, pools, log_probs, log_probs_stride, ws->merge_partials);
+    std::int32_t* previous = pool_in_tail && params.pooling == NbceParams::MinEntropy ? ws->previous : nullptr;
+    launch_dependent(normalise_kernel<VEC == 1 ? 1 : 4>, merge_grid, 0, stream, ws->dependent_tail, vocab, merge_chunk,
+                     log_probs, log_probs_stride, static_cast<const float2*>(ws->merge_partials),
+                     static_cast<const std::int32_t*>(selected), previous);
   });
   return read_report(report_handle, stream, "nbce kernels");
 }
