@@ -3,9 +3,9 @@
 // every truncation and pooling, float32 and bfloat16, including rows whose crossing bin overflows
 // the shared buffer (ties over the row chunks), a top-p cut inside a tie spread over the row chunks
 // (among the first 1024 sorted keys and past them), pools listing rows over several warps, steps
-// after one that reported an invalid row, the tail's merged values kept in registers or re-read,
-// and its fallbacks (more rows per sequence than its shared pool, more sequences than resident
-// blocks), rows of few finite tokens, rows spread over ~120 nats (the crossing in the last level-1
+// after one that reported an invalid row, tail chunks of one access per thread (rows 0 and the
+// previous selection loaded before the wait) or more, its fallback (more rows per sequence than its
+// shared pool) and more sequences than resident blocks, rows of few finite tokens, rows spread over ~120 nats (the crossing in the last level-1
 // bin), and NaN, +inf and all-masked rows reported. A token within float32 rounding of a row's
 // top-p boundary may be decided either way (its merged support or its §4 branch), and so may a row's
 // cut within float32 rounding of a prefix's mass (its entropy); such tokens and rows are counted
@@ -191,12 +191,12 @@ TEST(CudaNbce, BatchedStepMatchesTheCpuBackend) {
   compare<bfloat16>(Pooling::MinEntropy, Truncation::TopP(0.9003), 3, 4, 32000, true);
   compare<float>(Pooling::Average, Truncation::TopK(5000), 3, 4, 32000, true);
   compare<float>(Pooling::MinEntropy, Truncation::TopP(0.95), 2, 3, 4097, false);  // not a multiple of 8
-  compare<float>(Pooling::MinEntropy, Truncation::None(), 2, 3, 4097, false);  // scalar loads: the tail re-reads y
+  compare<float>(Pooling::MinEntropy, Truncation::None(), 2, 3, 4097, false);  // scalar loads, several per thread
   compare<bfloat16>(Pooling::MinEntropy, Truncation::None(), 2, 3, 4097, false);
-  compare<float>(Pooling::MinEntropy, Truncation::None(), 2, 3, 509, false);  // scalar loads, one per thread: y in registers
+  compare<float>(Pooling::MinEntropy, Truncation::None(), 2, 3, 509, false);  // scalar loads, one per thread: preloaded
   compare<bfloat16>(Pooling::MinEntropy, Truncation::None(), 2, 3, 509, false);
   // 16-byte loads, chunks of more than one access per thread (an H200's 264 resident blocks / 64
-  // sequences: 4 chunks of 8192): y re-read, without and with truncation. The truncated case is top-k:
+  // sequences: 4 chunks of 8192), without and with truncation. The truncated case is top-k:
   // with top-p here (192 rows of 32768) a row-0 boundary token decided the other way switches its
   // §4 branch and moves the sequence's normaliser, so every log-prob by up to 5.9e-4 on the H200
   // (docs/inference.md), which the per-token boundary allowance above does not cover.
